@@ -1,0 +1,188 @@
+using System.Text;
+using Durably.Journal;
+using Durably.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Durably.Sqlite;
+
+public sealed partial class SqliteJournalStore
+{
+    private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, waiting_for, lease_owner, lease_epoch, lease_expires_at";
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<JournalEntry>> ReadAsync(RunId runId, long fromSequence = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromSequence);
+        ThrowIfDisposed();
+        return Task.FromResult(Read(runId, fromSequence, cancellationToken));
+    }
+
+    /// <inheritdoc/>
+    public Task<RunRecord?> GetRunAsync(RunId runId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return Task.FromResult(ReadSql(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {RunColumns} FROM runs WHERE run_id = $run_id";
+            command.Parameters.AddWithValue("$run_id", runId.Value);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? ToRecord(reader) : null;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public Task<RunPage> ListRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var pageSize = StoreLimits.CheckPageSize(query.PageSize);
+        var after = StoreLimits.ParseToken(query.ContinuationToken);
+        ThrowIfDisposed();
+        return Task.FromResult(ReadSql(connection =>
+        {
+            using var command = connection.CreateCommand();
+            var sql = new StringBuilder($"SELECT {RunColumns} FROM runs WHERE 1=1");
+            if (after is { } position)
+            {
+                sql.Append(query.NewestFirst ? " AND id < $after" : " AND id > $after");
+                command.Parameters.AddWithValue("$after", position);
+            }
+
+            if (query.Statuses is { } statuses)
+            {
+                sql.Append(" AND status IN (").Append(statuses.Count == 0 ? "-1" : string.Join(',', statuses.Select(s => (int)s))).Append(')');
+            }
+
+            if (query.Workflow is { } workflow)
+            {
+                sql.Append(" AND workflow = $workflow");
+                command.Parameters.AddWithValue("$workflow", workflow);
+            }
+
+            sql.Append(query.NewestFirst ? " ORDER BY id DESC" : " ORDER BY id").Append(" LIMIT $limit");
+            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            command.CommandText = sql.ToString();
+            var runs = new List<RunRecord>();
+            long last = 0;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (runs.Count == pageSize)
+                {
+                    return new RunPage(runs, StoreLimits.FormatToken(last));
+                }
+
+                last = reader.GetInt64(0);
+                runs.Add(ToRecord(reader));
+            }
+
+            return new RunPage(runs, null);
+        }));
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return Task.FromResult(ReadSql<IReadOnlyList<DeliveredSignal>>(connection =>
+        {
+            var runKey = FindRunKey(connection, runId);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at FROM signals WHERE run = $run AND id > $after ORDER BY id";
+            command.Parameters.AddWithValue("$run", runKey);
+            command.Parameters.AddWithValue("$after", afterSignalId);
+            using var reader = command.ExecuteReader();
+            var signals = new List<DeliveredSignal>();
+            while (reader.Read())
+            {
+                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), (byte[])reader.GetValue(3));
+                signals.Add(new DeliveredSignal(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    payload,
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+            }
+
+            return signals;
+        }));
+    }
+
+    private IReadOnlyList<JournalEntry> Read(RunId runId, long fromSequence, CancellationToken cancellationToken)
+    {
+        return ReadSql<IReadOnlyList<JournalEntry>>(connection =>
+        {
+            var runKey = FindRunKey(connection, runId);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seq, data FROM entries WHERE run = $run AND seq >= $from ORDER BY seq";
+            command.Parameters.AddWithValue("$run", runKey);
+            command.Parameters.AddWithValue("$from", fromSequence);
+            using var reader = command.ExecuteReader();
+            var entries = new List<JournalEntry>();
+            var expected = fromSequence;
+            while (reader.Read())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var seq = reader.GetInt64(0);
+                if (seq != expected)
+                {
+                    throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' skips from sequence {expected - 1} to {seq}; entries are missing. Run 'durably journal verify'.") { StoreLocation = Path };
+                }
+
+                var data = (byte[])reader.GetValue(1);
+                try
+                {
+                    entries.Add(JournalSerializer.Deserialize(data));
+                }
+                catch (JournalFormatException ex) when (ex.FormatVersion == 0)
+                {
+                    throw new JournalCorruptedException($"Entry {seq} of run '{runId}' in '{Path}' cannot be read: {ex.Message}", ex) { StoreLocation = Path };
+                }
+
+                expected++;
+            }
+
+            return entries;
+        });
+    }
+
+    private T ReadSql<T>(Func<SqliteConnection, T> read)
+    {
+        using var connection = OpenReader();
+        try
+        {
+            return read(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex, Path, "reading");
+        }
+        catch (InvalidCastException ex)
+        {
+            throw new JournalCorruptedException($"The journal file '{Path}' holds a value of the wrong type ({ex.Message}); it is damaged.", ex) { StoreLocation = Path };
+        }
+    }
+
+    private static long FindRunKey(SqliteConnection connection, RunId runId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM runs WHERE run_id = $run_id";
+        command.Parameters.AddWithValue("$run_id", runId.Value);
+        return command.ExecuteScalar() is long key ? key : throw new RunNotFoundException(runId);
+    }
+
+    private static RunRecord ToRecord(SqliteDataReader reader) => new()
+    {
+        RunId = RunId.TryParse(reader.GetString(1), out var id) ? id : throw new InvalidCastException($"'{reader.GetString(1)}' is not a valid run id"),
+        Workflow = reader.GetString(2),
+        Status = (RunStatus)reader.GetInt32(3),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+        NextSequence = reader.GetInt64(6),
+        WakeAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        WaitingFor = reader.IsDBNull(8) ? null : reader.GetString(8),
+        LeaseOwner = reader.IsDBNull(9) ? null : reader.GetString(9),
+        LeaseEpoch = reader.GetInt64(10),
+        LeaseExpiresAt = reader.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
+    };
+}

@@ -1,0 +1,53 @@
+using Durably.Storage;
+
+namespace Durably.Sqlite;
+
+public sealed partial class SqliteJournalStore
+{
+    /// <inheritdoc/>
+    public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
+    {
+        StoreLimits.CheckSignal(signal);
+        if (signal.Payload is not null)
+        {
+            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
+        }
+
+        ThrowIfDisposed();
+        return Enqueue((store, now) =>
+        {
+            var (runKey, status) = store.FindRunForWrite(runId);
+            if (status.IsFinished())
+            {
+                throw new RunFinishedException(runId, status);
+            }
+
+            using var insert = store._writer.CreateCommand();
+            insert.CommandText = "INSERT INTO signals(run, name, encoding, payload, sender, delivered_at) VALUES($run, $name, $encoding, $payload, $sender, $now) RETURNING id";
+            insert.Parameters.AddWithValue("$run", runKey);
+            insert.Parameters.AddWithValue("$name", signal.Name);
+            insert.Parameters.AddWithValue("$encoding", (object?)signal.Payload?.Encoding ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$sender", (object?)signal.Sender ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$now", now);
+            var id = (long)insert.ExecuteScalar()!;
+
+            // A suspended run becomes due now; the runtime replays it and sees whether this is the signal it waits for.
+            using var wake = store._writer.CreateCommand();
+            wake.CommandText = "UPDATE runs SET wake_at = CASE WHEN wake_at IS NULL OR wake_at > $now THEN $now ELSE wake_at END, updated_at = $now WHERE id = $run AND status = 2";
+            wake.Parameters.AddWithValue("$run", runKey);
+            wake.Parameters.AddWithValue("$now", now);
+            wake.ExecuteNonQuery();
+            return new DeliveredSignal(id, signal.Name, signal.Payload, signal.Sender, DateTimeOffset.FromUnixTimeMilliseconds(now));
+        });
+    }
+
+    private (long RunKey, RunStatus Status) FindRunForWrite(RunId runId)
+    {
+        using var find = _writer.CreateCommand();
+        find.CommandText = "SELECT id, status FROM runs WHERE run_id = $run_id";
+        find.Parameters.AddWithValue("$run_id", runId.Value);
+        using var reader = find.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (RunStatus)reader.GetInt32(1)) : throw new RunNotFoundException(runId);
+    }
+}

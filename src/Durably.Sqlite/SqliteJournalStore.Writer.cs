@@ -1,0 +1,249 @@
+using Durably.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Durably.Sqlite;
+
+// The group-commit writer: one thread drains the queue, runs every pending write in one
+// transaction, commits (one sync), and only then completes the waiters.
+public sealed partial class SqliteJournalStore
+{
+    private readonly object _queueGate = new();
+    private readonly Statements _statements;
+    private List<WriteItem> _queue = [];
+    private bool _stopping;
+
+    private Task Enqueue(WriteItem item)
+    {
+        lock (_queueGate)
+        {
+            if (_stopping)
+            {
+                throw new ObjectDisposedException(nameof(SqliteJournalStore));
+            }
+
+            _queue.Add(item);
+            if (_queue.Count == 1)
+            {
+                Monitor.Pulse(_queueGate);
+            }
+        }
+
+        return item.Task;
+    }
+
+    private Task<T> Enqueue<T>(Func<SqliteJournalStore, long, T> action)
+    {
+        var item = new FuncItem<T>(action);
+        Enqueue(item);
+        return item.TypedTask;
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<WriteItem>();
+        while (true)
+        {
+            lock (_queueGate)
+            {
+                while (_queue.Count == 0 && !_stopping)
+                {
+                    Monitor.Wait(_queueGate);
+                }
+
+                if (_queue.Count == 0)
+                {
+                    return;
+                }
+
+                (batch, _queue) = (_queue, batch);
+            }
+
+            CommitBatch(batch, isolated: false);
+            batch.Clear();
+        }
+    }
+
+    private void CommitBatch(List<WriteItem> batch, bool isolated)
+    {
+        var done = new List<WriteItem>(batch.Count);
+        try
+        {
+            SqliteSchema.Execute(_writer, "BEGIN IMMEDIATE");
+        }
+        catch (SqliteException ex)
+        {
+            FailAll(batch, Translate(ex, Path, "starting a write"));
+            return;
+        }
+
+        var now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        try
+        {
+            foreach (var item in batch)
+            {
+                if (item.NeedsSavepoint)
+                {
+                    SqliteSchema.Execute(_writer, "SAVEPOINT item");
+                }
+
+                try
+                {
+                    item.Execute(this, now);
+                    done.Add(item);
+                }
+                catch (Exception ex) when (ex is DurablyException or ArgumentException)
+                {
+                    // The item found a conflict before writing anything (or its savepoint undoes what it wrote).
+                    if (item.NeedsSavepoint)
+                    {
+                        SqliteSchema.Execute(_writer, "ROLLBACK TO item");
+                    }
+
+                    item.Fail(ex);
+                }
+                finally
+                {
+                    if (item.NeedsSavepoint)
+                    {
+                        SqliteSchema.Execute(_writer, "RELEASE item");
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            SqliteSchema.TryRollback(_writer);
+            if (ex is SqliteException sqlite && IsStorageFailure(sqlite))
+            {
+                FailAll(done, Translate(sqlite, Path, "writing"));
+                FailAll(batch.Where(i => !i.Task.IsCompleted).ToList(), Translate(sqlite, Path, "writing"));
+                return;
+            }
+
+            if (isolated)
+            {
+                FailAll(batch, ex is SqliteException s ? Translate(s, Path, "writing") : new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path });
+                return;
+            }
+
+            // An unexpected error: run every pending item alone so only the one that causes it fails.
+            foreach (var item in batch.Where(i => !i.Task.IsCompleted))
+            {
+                CommitBatch([item], isolated: true);
+            }
+
+            return;
+        }
+
+        try
+        {
+            SqliteSchema.Execute(_writer, "COMMIT");
+        }
+        catch (SqliteException ex)
+        {
+            SqliteSchema.TryRollback(_writer);
+            FailAll(done, Translate(ex, Path, "committing"));
+            return;
+        }
+
+        foreach (var item in done)
+        {
+            item.Complete();
+        }
+    }
+
+    private static bool IsStorageFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 5 or 6 or 8 or 10 or 11 or 13 or 14 or 26;
+
+    private static void FailAll(List<WriteItem> items, Exception ex)
+    {
+        foreach (var item in items)
+        {
+            item.Fail(ex);
+        }
+    }
+
+    private abstract class WriteItem
+    {
+        public abstract Task Task { get; }
+
+        public virtual bool NeedsSavepoint => false;
+
+        public abstract void Execute(SqliteJournalStore store, long now);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class FuncItem<T>(Func<SqliteJournalStore, long, T> action) : WriteItem
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+
+        public override Task Task => _completion.Task;
+
+        public Task<T> TypedTask => _completion.Task;
+
+        // Functions may write several rows before finding a problem.
+        public override bool NeedsSavepoint => true;
+
+        public override void Execute(SqliteJournalStore store, long now) => _result = action(store, now);
+
+        public override void Complete() => _completion.TrySetResult(_result!);
+
+        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+    }
+
+    // Prepared statements on the writer connection, reused for every write.
+    private sealed class Statements : IDisposable
+    {
+        public Statements(SqliteConnection connection)
+        {
+            InsertRun = Prepare(connection, """
+                INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, waiting_for)
+                VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $waiting)
+                ON CONFLICT(run_id) DO NOTHING RETURNING id
+                """, "$run_id", "$workflow", "$status", "$now", "$next", "$wake", "$waiting");
+            AdvanceRun = Prepare(connection, """
+                UPDATE runs SET next_seq = $next, updated_at = $now,
+                    status = coalesce($status, status),
+                    wake_at = CASE WHEN $status IS NULL THEN wake_at ELSE $wake END,
+                    waiting_for = CASE WHEN $status IS NULL THEN waiting_for ELSE $waiting END,
+                    lease_owner = CASE WHEN $status >= 3 THEN NULL ELSE lease_owner END,
+                    lease_expires_at = CASE WHEN $status >= 3 THEN NULL ELSE lease_expires_at END
+                WHERE run_id = $run_id AND next_seq = $expected AND ($epoch IS NULL OR lease_epoch = $epoch)
+                RETURNING id
+                """, "$run_id", "$next", "$now", "$status", "$wake", "$waiting", "$expected", "$epoch");
+            Diagnose = Prepare(connection, "SELECT next_seq, lease_epoch FROM runs WHERE run_id = $run_id", "$run_id");
+            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, data) VALUES($run, $seq, $data)", "$run", "$seq", "$data");
+        }
+
+        public SqliteCommand InsertRun { get; }
+
+        public SqliteCommand AdvanceRun { get; }
+
+        public SqliteCommand Diagnose { get; }
+
+        public SqliteCommand InsertEntry { get; }
+
+        public void Dispose()
+        {
+            InsertRun.Dispose();
+            AdvanceRun.Dispose();
+            Diagnose.Dispose();
+            InsertEntry.Dispose();
+        }
+
+        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+            }
+
+            return command;
+        }
+    }
+}

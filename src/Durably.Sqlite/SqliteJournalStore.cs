@@ -1,0 +1,162 @@
+using Durably.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Durably.Sqlite;
+
+/// <summary>Stores journals in one SQLite file in WAL mode; the embedded default store.</summary>
+/// <remarks>
+/// <para>All writes go through one writer thread that commits everything pending in one transaction and
+/// syncs once (group commit), then completes every waiter: throughput grows with the number of
+/// concurrent runs while one run's append costs about one disk sync.</para>
+/// <para>Other processes (the <c>durably</c> tool, a web app) may open the same file to read and to
+/// deliver signals while a host has it open; WAL mode lets readers run beside the writer, and writers in
+/// other processes wait up to <see cref="SqliteJournalStoreOptions.BusyTimeout"/> for the write lock.</para>
+/// <para>Thread-safe. Leases are stored in the file and use this machine's clock.</para>
+/// </remarks>
+public sealed partial class SqliteJournalStore : IJournalStore
+{
+    private readonly SqliteJournalStoreOptions _options;
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly Thread _writerThread;
+    private int _disposed;
+
+    private SqliteJournalStore(SqliteJournalStoreOptions options, string connectionString, SqliteConnection writer)
+    {
+        _options = options;
+        _connectionString = connectionString;
+        _writer = writer;
+        _statements = new Statements(writer);
+        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "Durably SQLite writer" };
+        _writerThread.Start();
+    }
+
+    /// <summary>Gets the full path of the journal file.</summary>
+    public string Path => _options.Path;
+
+    /// <summary>Opens (or creates) the journal file at <paramref name="path"/> with default options.</summary>
+    /// <inheritdoc cref="OpenAsync(SqliteJournalStoreOptions, CancellationToken)"/>
+    public static Task<SqliteJournalStore> OpenAsync(string path, CancellationToken cancellationToken = default)
+        => OpenAsync(new SqliteJournalStoreOptions { Path = path }, cancellationToken);
+
+    /// <summary>Opens (or creates) a journal file, creating its schema or checking that it is a Durably journal this version can read.</summary>
+    /// <exception cref="JournalStoreException">The file does not exist and <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off, or cannot be opened.</exception>
+    /// <exception cref="JournalCorruptedException">The file is damaged or is not a Durably journal.</exception>
+    /// <exception cref="Journal.JournalFormatException">The file was written by a newer version of Durably.</exception>
+    public static Task<SqliteJournalStore> OpenAsync(SqliteJournalStoreOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEntryBytes, 1024);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var path = System.IO.Path.GetFullPath(options.Path);
+        options = new SqliteJournalStoreOptions
+        {
+            Path = path,
+            Durability = options.Durability,
+            CreateIfMissing = options.CreateIfMissing,
+            MaxEntryBytes = options.MaxEntryBytes,
+            BusyTimeout = options.BusyTimeout,
+            TimeProvider = options.TimeProvider,
+        };
+
+        if (!File.Exists(path))
+        {
+            if (!options.CreateIfMissing)
+            {
+                throw new JournalStoreException($"The journal file '{path}' does not exist. Check the path, or create the store by opening it with CreateIfMissing.") { StoreLocation = path };
+            }
+
+            var directory = System.IO.Path.GetDirectoryName(path);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = options.CreateIfMissing ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = Math.Max(1, (int)options.BusyTimeout.TotalSeconds),
+        }.ToString();
+
+        var writer = new SqliteConnection(connectionString);
+        try
+        {
+            writer.Open();
+            SqliteSchema.Initialize(writer, path, options);
+        }
+        catch (SqliteException ex)
+        {
+            writer.Dispose();
+            SqliteConnection.ClearPool(writer);
+            throw Translate(ex, path, "opening");
+        }
+        catch
+        {
+            writer.Dispose();
+            SqliteConnection.ClearPool(writer);
+            throw;
+        }
+
+        return Task.FromResult(new SqliteJournalStore(options, connectionString, writer));
+    }
+
+    /// <summary>Stops accepting work, commits what is queued, and closes the file.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        lock (_queueGate)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_queueGate);
+        }
+
+        _writerThread.Join();
+        _statements.Dispose();
+        _writer.Dispose();
+        SqliteConnection.ClearPool(_writer);
+        return ValueTask.CompletedTask;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw Translate(ex, Path, "opening");
+        }
+
+        return connection;
+    }
+
+    internal static JournalStoreException Translate(SqliteException ex, string path, string action)
+    {
+        // Primary result codes: https://www.sqlite.org/rescode.html
+        return (ex.SqliteErrorCode & 0xFF) switch
+        {
+            11 or 26 => new JournalCorruptedException($"The journal file '{path}' is damaged or is not a SQLite database ({ex.Message.TrimEnd('.')}) while {action}. Run 'durably journal verify' on a copy, and restore it from a backup if it cannot be read.", ex) { StoreLocation = path },
+            13 => new StoreFullException($"The disk holding the journal file '{path}' is full while {action}; nothing was written. Free space and retry.", ex) { StoreLocation = path },
+            5 or 6 => new JournalStoreException($"The journal file '{path}' is locked by another process while {action}; it did not free the lock in time. Retry, or stop the other process.", ex) { StoreLocation = path },
+            10 => new JournalStoreException($"An I/O error occurred on the journal file '{path}' while {action}; nothing was acknowledged. Check the disk. ({ex.Message})", ex) { StoreLocation = path },
+            8 => new JournalStoreException($"The journal file '{path}' is read-only while {action}. Check its permissions.", ex) { StoreLocation = path },
+            14 => new JournalStoreException($"The journal file '{path}' cannot be opened while {action}. Check that its folder exists and is writable.", ex) { StoreLocation = path },
+            _ => new JournalStoreException($"SQLite failed on the journal file '{path}' while {action}: {ex.Message}", ex) { StoreLocation = path },
+        };
+    }
+}

@@ -1,0 +1,35 @@
+using Durably.Storage;
+
+namespace Durably.Sqlite;
+
+/// <summary>Configures a <see cref="SqliteJournalStore"/>.</summary>
+public sealed class SqliteJournalStoreOptions
+{
+    /// <summary>Gets the path of the journal file. Required.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Gets how far a commit is synced before an append completes. Default <see cref="SqliteDurability.Full"/>.</summary>
+    public SqliteDurability Durability { get; init; } = SqliteDurability.Full;
+
+    /// <summary>Gets a value indicating whether a missing file is created (the default) or reported as an error.</summary>
+    public bool CreateIfMissing { get; init; } = true;
+
+    /// <summary>Gets the largest serialized journal entry accepted, in bytes. Default 4 MiB.</summary>
+    public int MaxEntryBytes { get; init; } = StoreLimits.DefaultMaxEntryBytes;
+
+    /// <summary>Gets how long a write waits for another process holding the file's write lock. Default 10 seconds.</summary>
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets the clock used for timestamps and leases. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>Says how far SQLite syncs a commit before Durably acknowledges an append.</summary>
+public enum SqliteDurability
+{
+    /// <summary><c>synchronous=FULL</c>: every commit is synced to disk; survives a process crash and a power cut.</summary>
+    Full,
+
+    /// <summary><c>synchronous=NORMAL</c>: commits reach the OS but are synced only at checkpoints; survives a process crash, not a power cut or OS crash.</summary>
+    Normal,
+}

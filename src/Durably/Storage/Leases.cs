@@ -1,0 +1,21 @@
+namespace Durably.Storage;
+
+/// <summary>Describes a worker's time-limited, exclusive right to execute a run.</summary>
+/// <param name="RunId">The leased run.</param>
+/// <param name="Owner">The worker holding the lease.</param>
+/// <param name="Epoch">The fencing token: it increases on every claim, and writes carrying an older epoch are refused.</param>
+/// <param name="ExpiresAt">When the lease lapses unless renewed, by the store's clock.</param>
+public sealed record RunLease(RunId RunId, string Owner, long Epoch, DateTimeOffset ExpiresAt);
+
+/// <summary>Asks a store for runnable runs to lease.</summary>
+public sealed record ClaimRequest
+{
+    /// <summary>Gets the claiming worker's name, unique among live workers.</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>Gets the most runs to claim at once. Default 16.</summary>
+    public int MaxRuns { get; init; } = 16;
+
+    /// <summary>Gets how long a lease lasts unless renewed. Default 30 seconds.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Durably.Sqlite.Tests;
+
+// Runs Durably.TestHost (copied next to the tests by the project reference) as a real child process.
+internal static class ChildProcess
+{
+    public static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start Durably.TestHost.");
+    }
+
+    public static async Task<string> RunAsync(params string[] args)
+    {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"TestHost {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}");
+        return (await stdout).Trim();
+    }
+}
