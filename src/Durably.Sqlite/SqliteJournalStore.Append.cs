@@ -45,7 +45,7 @@ public sealed partial class SqliteJournalStore
             insert.Parameters[3].Value = now;
             insert.Parameters[4].Value = next;
             insert.Parameters[5].Value = append.Status is null ? DBNull.Value : ToDb(append.WakeAt);
-            insert.Parameters[6].Value = append.Status is null ? DBNull.Value : (object?)append.WaitingFor ?? DBNull.Value;
+            insert.Parameters[6].Value = append.Status is null ? DBNull.Value : (object?)append.StatusDetail ?? DBNull.Value;
             var id = insert.ExecuteScalar();
             if (id is null)
             {
@@ -62,7 +62,7 @@ public sealed partial class SqliteJournalStore
             advance.Parameters[2].Value = now;
             advance.Parameters[3].Value = append.Status is { } status ? (int)status : DBNull.Value;
             advance.Parameters[4].Value = ToDb(append.WakeAt);
-            advance.Parameters[5].Value = (object?)append.WaitingFor ?? DBNull.Value;
+            advance.Parameters[5].Value = (object?)append.StatusDetail ?? DBNull.Value;
             advance.Parameters[6].Value = append.ExpectedSequence;
             advance.Parameters[7].Value = append.LeaseEpoch is { } epoch ? epoch : DBNull.Value;
             var id = advance.ExecuteScalar();

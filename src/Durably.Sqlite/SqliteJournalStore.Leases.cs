@@ -18,8 +18,8 @@ public sealed partial class SqliteJournalStore
                 WHERE id IN (
                     SELECT id FROM runs
                     WHERE status < 3
-                      AND (lease_expires_at IS NULL OR lease_expires_at <= $now)
-                      AND (status <> 2 OR wake_at <= $now)
+                      AND (((lease_expires_at IS NULL OR lease_expires_at <= $now) AND (status <> 2 OR wake_at <= $now))
+                           OR ($own AND lease_owner = $owner))
                     ORDER BY id LIMIT $limit)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
@@ -27,6 +27,7 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$expires", now + (long)request.LeaseDuration.TotalMilliseconds);
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$limit", request.MaxRuns);
+            claim.Parameters.AddWithValue("$own", request.IncludeOwnLeases);
             return ReadLeases(claim, request.Owner);
         });
     }

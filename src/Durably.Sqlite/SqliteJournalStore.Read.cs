@@ -7,7 +7,7 @@ namespace Durably.Sqlite;
 
 public sealed partial class SqliteJournalStore
 {
-    private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, waiting_for, lease_owner, lease_epoch, lease_expires_at";
+    private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at";
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<JournalEntry>> ReadAsync(RunId runId, long fromSequence = 0, CancellationToken cancellationToken = default)
@@ -180,7 +180,7 @@ public sealed partial class SqliteJournalStore
         UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
         NextSequence = reader.GetInt64(6),
         WakeAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-        WaitingFor = reader.IsDBNull(8) ? null : reader.GetString(8),
+        StatusDetail = reader.IsDBNull(8) ? null : reader.GetString(8),
         LeaseOwner = reader.IsDBNull(9) ? null : reader.GetString(9),
         LeaseEpoch = reader.GetInt64(10),
         LeaseExpiresAt = reader.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),

@@ -200,20 +200,20 @@ public sealed partial class SqliteJournalStore
         public Statements(SqliteConnection connection)
         {
             InsertRun = Prepare(connection, """
-                INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, waiting_for)
-                VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $waiting)
+                INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
+                VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $detail)
                 ON CONFLICT(run_id) DO NOTHING RETURNING id
-                """, "$run_id", "$workflow", "$status", "$now", "$next", "$wake", "$waiting");
+                """, "$run_id", "$workflow", "$status", "$now", "$next", "$wake", "$detail");
             AdvanceRun = Prepare(connection, """
                 UPDATE runs SET next_seq = $next, updated_at = $now,
                     status = coalesce($status, status),
                     wake_at = CASE WHEN $status IS NULL THEN wake_at ELSE $wake END,
-                    waiting_for = CASE WHEN $status IS NULL THEN waiting_for ELSE $waiting END,
+                    status_detail = CASE WHEN $status IS NULL THEN status_detail ELSE $detail END,
                     lease_owner = CASE WHEN $status >= 3 THEN NULL ELSE lease_owner END,
                     lease_expires_at = CASE WHEN $status >= 3 THEN NULL ELSE lease_expires_at END
                 WHERE run_id = $run_id AND next_seq = $expected AND ($epoch IS NULL OR lease_epoch = $epoch)
                 RETURNING id
-                """, "$run_id", "$next", "$now", "$status", "$wake", "$waiting", "$expected", "$epoch");
+                """, "$run_id", "$next", "$now", "$status", "$wake", "$detail", "$expected", "$epoch");
             Diagnose = Prepare(connection, "SELECT next_seq, lease_epoch FROM runs WHERE run_id = $run_id", "$run_id");
             InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, data) VALUES($run, $seq, $data)", "$run", "$seq", "$data");
         }

@@ -23,7 +23,7 @@ internal static class SqliteSchema
             updated_at INTEGER NOT NULL,
             next_seq INTEGER NOT NULL,
             wake_at INTEGER,
-            waiting_for TEXT,
+            status_detail TEXT,
             lease_owner TEXT,
             lease_epoch INTEGER NOT NULL DEFAULT 0,
             lease_expires_at INTEGER);

@@ -21,7 +21,7 @@ public abstract class DurableJournalStoreComplianceTests : JournalStoreComplianc
         {
             await store.AppendAsync(Start(id, "durable", RunStatus.Running));
             await store.AppendAsync(Steps(id, 1, 5));
-            await store.AppendAsync(new RunAppend(id, 6, [new TimerStarted { Sequence = 6, Timestamp = Ms(6), Step = 6, DueAt = Ms(600) }]) { Status = RunStatus.Suspended, WakeAt = Ms(600), WaitingFor = "timer" });
+            await store.AppendAsync(new RunAppend(id, 6, [new TimerStarted { Sequence = 6, Timestamp = Ms(6), Step = 6, DueAt = Ms(600) }]) { Status = RunStatus.Suspended, WakeAt = Ms(600), StatusDetail = "timer" });
             signalId = (await store.DeliverSignalAsync(id, new SignalMessage("go", Payload.FromJson("42"), "ops"))).SignalId;
         }
 

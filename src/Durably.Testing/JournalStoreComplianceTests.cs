@@ -176,12 +176,12 @@ public abstract class JournalStoreComplianceTests
         Assert.Equal(RunStatus.Running, (await store.GetRunAsync(id))!.Status);
 
         var wake = Ms(90_000);
-        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = wake }]) { Status = RunStatus.Suspended, WakeAt = wake, WaitingFor = "timer" });
+        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = wake }]) { Status = RunStatus.Suspended, WakeAt = wake, StatusDetail = "timer" });
 
         var run = await store.GetRunAsync(id);
         Assert.Equal(RunStatus.Suspended, run!.Status);
         Assert.Equal(wake, run.WakeAt);
-        Assert.Equal("timer", run.WaitingFor);
+        Assert.Equal("timer", run.StatusDetail);
         Assert.Equal(2, run.NextSequence);
         Assert.Equal("test", run.Workflow);
 
@@ -239,7 +239,7 @@ public abstract class JournalStoreComplianceTests
         await using var store = await CreateStoreAsync();
         var id = NewId();
         await store.AppendAsync(Start(id));
-        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = Ms(10_000_000) }]) { Status = RunStatus.Suspended, WakeAt = Ms(10_000_000), WaitingFor = "signal:approval" });
+        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = Ms(10_000_000) }]) { Status = RunStatus.Suspended, WakeAt = Ms(10_000_000), StatusDetail = "signal:approval" });
         Assert.Empty(await store.ClaimRunsAsync(new ClaimRequest { Owner = "w1" }));
 
         var first = await store.DeliverSignalAsync(id, new SignalMessage("approval", Payload.FromJson("{\"ok\":true}"), "ana"));

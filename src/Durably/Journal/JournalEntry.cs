@@ -114,6 +114,10 @@ public sealed record StepCompleted : JournalEntry
     [JsonPropertyName("usage")]
     public TokenUsage? Usage { get; init; }
 
+    /// <summary>Gets how many step numbers the step used inside itself (a phase's inner steps), so replay can skip them.</summary>
+    [JsonPropertyName("span")]
+    public int? Span { get; init; }
+
     /// <summary>Gets who or what produced the outcome when not the step body (for example a person resolving an in-doubt step).</summary>
     [JsonPropertyName("by")]
     public string? ResolvedBy { get; init; }

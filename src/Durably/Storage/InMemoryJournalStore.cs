@@ -81,7 +81,7 @@ public sealed class InMemoryJournalStore : IJournalStore
                 {
                     run.Status = status;
                     run.WakeAt = append.WakeAt;
-                    run.WaitingFor = append.WaitingFor;
+                    run.StatusDetail = append.StatusDetail;
                     if (status.IsFinished())
                     {
                         run.LeaseOwner = null;
@@ -205,7 +205,7 @@ public sealed class InMemoryJournalStore : IJournalStore
             ThrowIfDisposed();
             var now = _time.GetUtcNow();
             IReadOnlyList<RunLease> leases = [.. _order
-                .Where(r => IsClaimable(r, now))
+                .Where(r => IsClaimable(r, now) || (request.IncludeOwnLeases && !r.Status.IsFinished() && r.LeaseOwner == request.Owner))
                 .Take(request.MaxRuns)
                 .Select(r => Claim(r, request.Owner, request.LeaseDuration, now))];
             return Task.FromResult(leases);
@@ -304,7 +304,7 @@ public sealed class InMemoryJournalStore : IJournalStore
 
         public DateTimeOffset? WakeAt { get; set; }
 
-        public string? WaitingFor { get; set; }
+        public string? StatusDetail { get; set; }
 
         public string? LeaseOwner { get; set; }
 
@@ -325,7 +325,7 @@ public sealed class InMemoryJournalStore : IJournalStore
             UpdatedAt = UpdatedAt,
             NextSequence = Entries.Count,
             WakeAt = WakeAt,
-            WaitingFor = WaitingFor,
+            StatusDetail = StatusDetail,
             LeaseOwner = LeaseOwner,
             LeaseEpoch = LeaseEpoch,
             LeaseExpiresAt = LeaseExpiresAt,

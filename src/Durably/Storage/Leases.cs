@@ -18,4 +18,9 @@ public sealed record ClaimRequest
 
     /// <summary>Gets how long a lease lasts unless renewed. Default 30 seconds.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets a value indicating whether runs whose unexpired lease is held by <see cref="Owner"/> are claimed too.</summary>
+    /// <remarks>A worker restarting under the same owner name sets this once at start-up to take back the runs its previous
+    /// incarnation held, without waiting for their leases to expire. Only safe when no other live process uses the same owner name.</remarks>
+    public bool IncludeOwnLeases { get; init; }
 }

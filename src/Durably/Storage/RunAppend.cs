@@ -35,8 +35,8 @@ public sealed record RunAppend
     /// <summary>Gets when a suspended run becomes runnable; applied together with <see cref="Status"/>.</summary>
     public DateTimeOffset? WakeAt { get; init; }
 
-    /// <summary>Gets what the run waits for, for operators; applied together with <see cref="Status"/>.</summary>
-    public string? WaitingFor { get; init; }
+    /// <summary>Gets what the run waits for, or why it stopped, for operators; applied together with <see cref="Status"/>.</summary>
+    public string? StatusDetail { get; init; }
 
     /// <summary>Gets the lease epoch the writer holds, or <see langword="null"/> to skip the fencing check.</summary>
     /// <remarks>When set, the store appends only if the run's current lease epoch is this one, inside the same transaction; otherwise it throws <see cref="LeaseLostException"/>.</remarks>

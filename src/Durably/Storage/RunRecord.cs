@@ -24,8 +24,8 @@ public sealed record RunRecord
     /// <summary>Gets when a suspended run becomes runnable again (a timer, a retry backoff, a signal's arrival).</summary>
     public DateTimeOffset? WakeAt { get; init; }
 
-    /// <summary>Gets what a suspended run waits for, as the runtime described it (for example <c>signal:approval</c>).</summary>
-    public string? WaitingFor { get; init; }
+    /// <summary>Gets what a suspended run waits for (for example <c>signal:approval</c>), or why a run stopped when its journal says nothing (for example a non-determinism error).</summary>
+    public string? StatusDetail { get; init; }
 
     /// <summary>Gets the worker that holds the run's lease, if any.</summary>
     public string? LeaseOwner { get; init; }
