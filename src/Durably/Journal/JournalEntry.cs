@@ -54,6 +54,10 @@ public sealed record RunStarted : JournalEntry
     [JsonPropertyName("input")]
     public Payload? Input { get; init; }
 
+    /// <summary>Gets the change ids the starting code declared (see <c>RunContext.IsPatched</c>).</summary>
+    [JsonPropertyName("patches")]
+    public IReadOnlyList<string>? Patches { get; init; }
+
     /// <summary>Gets the run that started this one as a child, if any.</summary>
     [JsonPropertyName("parent")]
     public RunId? ParentRunId { get; init; }

@@ -1,0 +1,247 @@
+using Durably.Storage;
+
+namespace Durably;
+
+// Claiming runs, executing them with leases renewed in the background, and waking for timers and signals.
+public sealed partial class DurableRuntime
+{
+    private async Task LoopAsync()
+    {
+        var token = _shutdown.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await ClaimAndLaunchAsync(includeOwnLeases: false, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.ClaimFailed(_logger, ex);
+            }
+
+            await WaitForWorkAsync(token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForWorkAsync(CancellationToken token)
+    {
+        var wait = Options.PollInterval;
+        lock (_wakeGate)
+        {
+            if (_nextWake is { } wake)
+            {
+                var untilWake = wake - Options.TimeProvider.GetUtcNow();
+                if (untilWake <= TimeSpan.Zero)
+                {
+                    _nextWake = null;
+                    return;
+                }
+
+                if (untilWake < wait)
+                {
+                    wait = untilWake;
+                }
+            }
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var poke = _poke.WaitAsync(stop.Token);
+        var delay = Task.Delay(wait, Options.TimeProvider, stop.Token);
+        await Task.WhenAny(poke, delay).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (poke.IsCompletedSuccessfully)
+        {
+            // Drain extra pokes: one pass serves them all.
+            while (_poke.Wait(0))
+            {
+            }
+        }
+    }
+
+    private async Task<int> ClaimAndLaunchAsync(bool includeOwnLeases, CancellationToken token)
+    {
+        var launched = 0;
+        while (_slots.CurrentCount > 0 && !token.IsCancellationRequested)
+        {
+            var free = _slots.CurrentCount;
+            var leases = await Store.ClaimRunsAsync(new ClaimRequest { Owner = Options.WorkerId, MaxRuns = free, LeaseDuration = Options.LeaseDuration, IncludeOwnLeases = includeOwnLeases }, token).ConfigureAwait(false);
+            foreach (var lease in leases)
+            {
+                if (_slots.Wait(0) && _active.TryAdd(lease.RunId, null))
+                {
+                    Launch(lease);
+                    launched++;
+                }
+                else
+                {
+                    // Already executing here (claimed through another path); that execution keeps its own lease.
+                    _slots.Release();
+                }
+            }
+
+            if (leases.Count < free)
+            {
+                break;
+            }
+        }
+
+        return launched;
+    }
+
+    // Executes a run now if this runtime is started and has a free slot; otherwise the loop claims it later.
+    private async Task TryActivateAsync(RunId runId)
+    {
+        if (!Options.ExecuteRuns || _loop is null || _shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!_slots.Wait(0))
+        {
+            _poke.Release();
+            return;
+        }
+
+        if (!_active.TryAdd(runId, null))
+        {
+            _slots.Release();
+            return;
+        }
+
+        RunLease? lease = null;
+        try
+        {
+            lease = await Store.TryClaimRunAsync(runId, Options.WorkerId, Options.LeaseDuration).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (lease is null)
+            {
+                _active.TryRemove(runId, out _);
+                _slots.Release();
+            }
+        }
+
+        if (lease is not null)
+        {
+            Launch(lease);
+        }
+    }
+
+    private void Launch(RunLease lease)
+    {
+        var task = Task.Run(() => ExecuteAsync(lease));
+        lock (_executions)
+        {
+            _executions.RemoveAll(t => t.IsCompleted);
+            _executions.Add(task);
+        }
+    }
+
+    private async Task ExecuteAsync(RunLease lease)
+    {
+        var release = true;
+        try
+        {
+            while (true)
+            {
+                var execution = new RunExecution(this, lease, _shutdown.Token);
+                if (!await execution.LoadAsync(_shutdown.Token).ConfigureAwait(false))
+                {
+                    NotifyFinished(lease.RunId);
+                    return;
+                }
+
+                if (!_workflows.TryGetValue(execution.Started.Workflow, out var definition))
+                {
+                    Log.ExecutionFailed(_logger, lease.RunId, new WorkflowNotFoundException(execution.Started.Workflow));
+                    return;
+                }
+
+                execution.Definition = definition;
+                _active[lease.RunId] = execution;
+                using var renewal = new CancellationTokenSource();
+                var renewing = RenewAsync(execution, renewal.Token);
+                var outcome = await execution.RunAsync().ConfigureAwait(false);
+                await renewal.CancelAsync().ConfigureAwait(false);
+                await renewing.ConfigureAwait(false);
+                lease = execution.Lease;
+                if (outcome == ExecutionOutcome.Finished)
+                {
+                    release = false;
+                    NotifyFinished(lease.RunId);
+                    return;
+                }
+
+                if (outcome == ExecutionOutcome.Abandoned && !_shutdown.IsCancellationRequested)
+                {
+                    // A lost lease belongs to someone else now; after a store failure, keeping the lease until it
+                    // expires is the backoff: the run is tried again then, not in a hot loop.
+                    release = false;
+                    return;
+                }
+
+                if (outcome != ExecutionOutcome.SuspendedWithNewSignals || _shutdown.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_shutdown.IsCancellationRequested)
+        {
+            Log.ExecutionFailed(_logger, lease.RunId, ex);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            if (release)
+            {
+                try
+                {
+                    await Store.ReleaseLeaseAsync(lease).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is DurablyException or ObjectDisposedException)
+                {
+                    // The lease expires by itself.
+                }
+            }
+
+            _active.TryRemove(lease.RunId, out _);
+            _slots.Release();
+            _poke.Release();
+        }
+    }
+
+    private async Task RenewAsync(RunExecution execution, CancellationToken token)
+    {
+        var every = Options.LeaseDuration / 3;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, Options.TimeProvider, token).ConfigureAwait(false);
+                execution.Lease = await Store.RenewLeaseAsync(execution.Lease, Options.LeaseDuration, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (LeaseLostException ex)
+        {
+            // Another worker owns the run now: stop writing (appends are fenced anyway) and let go.
+            execution.LeaseLost = true;
+            Log.LeaseLost(_logger, execution.RunId, ex);
+            execution.Abort();
+        }
+        catch (Exception ex) when (ex is DurablyException or ObjectDisposedException)
+        {
+            // A failed renewal is retried on the next round; fencing protects the journal meanwhile.
+        }
+    }
+}

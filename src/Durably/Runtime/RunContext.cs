@@ -1,0 +1,136 @@
+using Durably.Journal;
+using Microsoft.Extensions.Logging;
+
+namespace Durably;
+
+/// <summary>Gives workflow code its replay-safe primitives: durable steps, waits, time, ids and randomness.</summary>
+/// <remarks>
+/// <para>A workflow is re-executed from the top on recovery. Each durable call takes the next step number in
+/// call order; a call whose outcome is journaled returns it without running again. Workflow code must
+/// therefore be deterministic apart from what goes through this context: use <see cref="UtcNow"/>,
+/// <see cref="NewGuid"/> and <see cref="Random"/> instead of <see cref="DateTime.UtcNow"/>,
+/// <see cref="Guid.NewGuid"/> and <see cref="System.Random"/>, and do I/O only inside steps.</para>
+/// <para>Steps may run in parallel (<see cref="Task.WhenAll(Task[])"/>) when they are issued in a deterministic
+/// order, for example all started before the first is awaited. Methods are thread-safe.</para>
+/// </remarks>
+public sealed class RunContext
+{
+    private readonly RunExecution _execution;
+
+    internal RunContext(RunExecution execution)
+    {
+        _execution = execution;
+    }
+
+    /// <summary>Gets the run's id.</summary>
+    public RunId RunId => _execution.RunId;
+
+    /// <summary>Gets the workflow's registered name.</summary>
+    public string Workflow => _execution.Started.Workflow;
+
+    /// <summary>Gets the workflow version recorded when the run started.</summary>
+    public int WorkflowVersion => _execution.Started.WorkflowVersion;
+
+    /// <summary>Gets a value indicating whether the code is re-executing steps that are already journaled.</summary>
+    public bool IsReplaying => _execution.IsReplaying;
+
+    /// <summary>Gets the current time, journaled on first use so replay sees the same value.</summary>
+    /// <remarks>Each read is a tiny journaled step; read it once and keep the value where you can.</remarks>
+    public DateTimeOffset UtcNow => _execution.RecordedUtcNow();
+
+    /// <summary>Gets a random number generator seeded from the run id, so replay produces the same sequence.</summary>
+    public Random Random => _execution.Random;
+
+    /// <summary>Gets a logger that stays silent while the run replays, so each message is written once.</summary>
+    public ILogger Logger => _execution.ReplaySafeLogger;
+
+    /// <summary>Gets a token cancelled when the run is cancelled.</summary>
+    public CancellationToken CancellationToken => _execution.RunCancellation;
+
+    /// <summary>Returns a GUID derived from the run id and a counter: unique per call, the same on replay.</summary>
+    public Guid NewGuid() => _execution.NextGuid();
+
+    /// <summary>Returns whether the run was started by code that declared the change in <see cref="WorkflowOptions.Patches"/>.</summary>
+    /// <remarks>Lets new code take a new path only for runs that started after the change, while older runs in flight replay the old path.</remarks>
+    public bool IsPatched(string changeId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(changeId);
+        return _execution.Started.Patches?.Contains(changeId) == true;
+    }
+
+    /// <summary>Runs a durable step: journaled per the checkpoint policy, replayed from the journal after a crash.</summary>
+    /// <param name="name">The step's name; on replay it must match the journal at this position.</param>
+    /// <param name="body">The work. It receives the idempotency key, attempt and cancellation token.</param>
+    /// <param name="options">Kind, retries, in-doubt policy and compensation; a compute step by default.</param>
+    /// <returns>The body's result, or the journaled result on replay.</returns>
+    /// <exception cref="StepFailedException">The step failed for good (retries exhausted), now or in the journal.</exception>
+    /// <exception cref="NonDeterminismException">The journal holds another step at this position.</exception>
+    public Task<T> StepAsync<T>(string name, Func<StepContext, Task<T>> body, StepOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(body);
+        return _execution.StepAsync(name, body, options ?? Defaults, forceJournal: false);
+    }
+
+    /// <inheritdoc cref="StepAsync{T}(string, Func{StepContext, Task{T}}, StepOptions?)"/>
+    public Task StepAsync(string name, Func<StepContext, Task> body, StepOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return StepAsync<NoResult?>(name, async step =>
+        {
+            await body(step);
+            return null;
+        }, options);
+    }
+
+    /// <summary>Runs a decision step: a compute step that is journaled under every checkpoint policy, including <see cref="CheckpointPolicy.DecisionPoint"/>.</summary>
+    public Task<T> DecideAsync<T>(string name, Func<StepContext, Task<T>> body)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(body);
+        return _execution.StepAsync(name, body, Defaults, forceJournal: true);
+    }
+
+    /// <summary>Runs a group of calls journaled as one unit: once the phase completes, replay returns its result without running it.</summary>
+    /// <remarks>
+    /// Under <see cref="CheckpointPolicy.PlanStep"/> only phases (and effects) are journaled, so a crash inside a phase
+    /// runs its compute and model calls again. Effects inside a phase are always journaled. Phases must not run in
+    /// parallel with other durable calls of the same run.
+    /// </remarks>
+    public Task<T> PhaseAsync<T>(string name, Func<Task<T>> body, StepOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(body);
+        return _execution.PhaseAsync(name, body, options ?? Defaults);
+    }
+
+    /// <summary>Waits durably for a signal: the run is unloaded until the signal is delivered (by any process) or the timeout passes.</summary>
+    /// <returns>The signal's payload, decoded.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first (journaled, so replay times out at the same point).</exception>
+    public Task<T> WaitForSignalAsync<T>(string name, TimeSpan? timeout = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return _execution.WaitForSignalAsync<T>(name, timeout);
+    }
+
+    /// <summary>Waits durably for a person to approve or reject at a gate; the decision, the approver and the comment are journaled.</summary>
+    /// <remarks>Deliver the decision with <see cref="DurableRuntime.ApproveAsync"/> or <c>durably approve RUN GATE</c>.</remarks>
+    public Task<ApprovalDecision> WaitForApprovalAsync(string gate, TimeSpan? timeout = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(gate);
+        return _execution.WaitForApprovalAsync(gate, timeout);
+    }
+
+    /// <summary>Sleeps durably: the run is unloaded and resumes when the timer is due, also after a restart.</summary>
+    public Task SleepAsync(TimeSpan duration, string name = "sleep")
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return _execution.SleepAsync(duration, name);
+    }
+
+    private static StepOptions Defaults { get; } = new();
+
+    // The journaled result of a step without one.
+    private sealed record NoResult;
+}

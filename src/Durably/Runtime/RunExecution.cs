@@ -1,0 +1,354 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Durably.Codecs;
+using Durably.Journal;
+using Durably.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Durably;
+
+// One activation of a run: loads the journal, re-executes the workflow from the top (replaying what is
+// journaled, executing the rest), and ends by completing, failing, or suspending the run.
+internal sealed partial class RunExecution
+{
+    private readonly DurableRuntime _runtime;
+    private readonly IJournalStore _store;
+    private readonly Dictionary<int, StepRecord> _history = [];
+    private readonly HashSet<long> _consumedSignals = [];
+    private readonly object _appendGate = new();
+    private readonly object _stateGate = new();
+    private readonly List<(string Name, int Step, Func<StepContext, Task> Action)> _compensations = [];
+    private readonly CancellationTokenSource _runCancellation;
+    private readonly CancellationToken _shutdown;
+    private IReadOnlyList<DeliveredSignal> _inbox = [];
+    private long _inboxCursor;
+    private Task _lastAppend = Task.CompletedTask;
+    private long _nextSequence;
+    private int _nextStep;
+    private int _maxHistoryStep;
+    private int _guidCounter;
+    private Exception? _fault;
+    private NonDeterminismException? _nonDeterminism;
+    private bool _suspended;
+    private DateTimeOffset? _wakeAt;
+    private string? _suspendDetail;
+    private Random? _random;
+    private volatile bool _compensating;
+    private volatile bool _aborted;
+    private bool _markedRunning;
+
+    public RunExecution(DurableRuntime runtime, RunLease lease, CancellationToken shutdown)
+    {
+        _runtime = runtime;
+        _store = runtime.Store;
+        Lease = lease;
+        _shutdown = shutdown;
+        _runCancellation = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        ReplaySafeLogger = new ReplaySafeLogger(runtime.WorkflowLogger, this);
+    }
+
+    public RunId RunId => Lease.RunId;
+
+    public RunLease Lease { get; set; }
+
+    public WorkflowDefinition Definition { get; set; } = null!;
+
+    public bool LeaseLost { get; set; }
+
+    public RunStarted Started { get; private set; } = null!;
+
+    public bool IsReplaying => Volatile.Read(ref _nextStep) < _maxHistoryStep;
+
+    public CancellationToken RunCancellation => _runCancellation.Token;
+
+    public ILogger ReplaySafeLogger { get; }
+
+    public Random Random => _random ??= new Random(StableSeed(RunId.Value));
+
+    private IPayloadCodec Codec => _runtime.Options.Codec;
+
+    private TimeProvider Time => _runtime.Options.TimeProvider;
+
+    // Stops the activation without recording anything (the lease was lost).
+    public void Abort()
+    {
+        _aborted = true;
+        _runCancellation.Cancel();
+    }
+
+    public Guid NextGuid()
+    {
+        var counter = Interlocked.Increment(ref _guidCounter);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{RunId.Value}/guid/{counter}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // version 5 (name-based)
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+
+    // Loads the journal into the history and returns false if the run has nothing left to do.
+    public async Task<bool> LoadAsync(CancellationToken cancellationToken)
+    {
+        var entries = await _store.ReadAsync(RunId, 0, cancellationToken).ConfigureAwait(false);
+        _nextSequence = entries.Count;
+        Started = (RunStarted)entries[0];
+        foreach (var entry in entries)
+        {
+            switch (entry)
+            {
+                case RunCompleted or RunFailed or RunCancelled:
+                    return false;
+                case StepStarted started:
+                    Record(started.Step).Apply(started);
+                    break;
+                case StepCompleted completed:
+                    Record(completed.Step).Completed = completed;
+                    break;
+                case StepFailed failed:
+                    Record(failed.Step).LastFailure = failed;
+                    break;
+                case SignalReceived signal:
+                    Record(signal.Step).Signal = signal;
+                    if (signal.SignalId is { } id)
+                    {
+                        _consumedSignals.Add(id);
+                    }
+
+                    break;
+                case TimerStarted timer:
+                    Record(timer.Step).Timer = timer;
+                    break;
+                case TimerFired fired:
+                    Record(fired.Step).Fired = fired;
+                    break;
+            }
+        }
+
+        _inbox = await _store.ReadSignalsAsync(RunId, 0, cancellationToken).ConfigureAwait(false);
+        _inboxCursor = _inbox.Count == 0 ? 0 : _inbox[^1].SignalId;
+        if (_inbox.Any(s => s.Name == SignalNames.Cancel))
+        {
+            _runCancellation.Cancel();
+        }
+
+        return true;
+
+        StepRecord Record(int step)
+        {
+            if (!_history.TryGetValue(step, out var record))
+            {
+                record = new StepRecord();
+                _history[step] = record;
+                _maxHistoryStep = Math.Max(_maxHistoryStep, step);
+            }
+
+            return record;
+        }
+    }
+
+    // Checks that the step the code asks for is the one journaled at this position.
+    private StepRecord? Match(int step, StepKind kind, string name, string? argumentHash = null)
+    {
+        if (!_history.TryGetValue(step, out var record) || record.Kind is null)
+        {
+            return null;
+        }
+
+        if (record.Kind == StepKind.Compensation && kind != StepKind.Compensation && _runCancellation.IsCancellationRequested)
+        {
+            // The run was cancelled at this point before: the journal continues with its compensations.
+            throw new OperationCanceledException(_runCancellation.Token);
+        }
+
+        if (record.Kind != kind || record.Name != name)
+        {
+            throw NonDeterminism(step, $"{Describe(record.Kind.Value)} '{record.Name}'", $"{Describe(kind)} '{name}'");
+        }
+
+        if (argumentHash is not null && record.ArgumentHash is not null && argumentHash != record.ArgumentHash)
+        {
+            throw NonDeterminism(step, $"{Describe(kind)} '{name}' with argument hash {record.ArgumentHash}", $"the same step with argument hash {argumentHash}");
+        }
+
+        return record;
+    }
+
+    private NonDeterminismException NonDeterminism(int step, string journaled, string requested)
+    {
+        var ex = new NonDeterminismException(RunId, step, journaled, requested);
+        Interlocked.CompareExchange(ref _nonDeterminism, ex, null);
+        return ex;
+    }
+
+    private static string Describe(StepKind kind) => kind.ToString().ToLowerInvariant() + " step";
+
+    // Appends entries (sequence and timestamp filled in) after everything this run appended before.
+    private Task AppendAsync(IReadOnlyList<JournalEntry> entries, RunStatus? status = null, DateTimeOffset? wakeAt = null, string? detail = null)
+    {
+        lock (_appendGate)
+        {
+            if (_fault is not null)
+            {
+                return Task.FromException(_fault);
+            }
+
+            var now = Time.GetUtcNow();
+            var stamped = new JournalEntry[entries.Count];
+            for (var i = 0; i < stamped.Length; i++)
+            {
+                stamped[i] = entries[i] with { Sequence = _nextSequence + i, Timestamp = now };
+            }
+
+            if (!_markedRunning && status is null)
+            {
+                // The first write of an activation marks the run running again (clearing a suspension's wake time).
+                status = RunStatus.Running;
+            }
+
+            _markedRunning = true;
+            var append = new RunAppend(RunId, _nextSequence, stamped) { Status = status, WakeAt = wakeAt, StatusDetail = detail, LeaseEpoch = Lease.Epoch };
+            _nextSequence += stamped.Length;
+            var started = Stopwatch.GetTimestamp();
+            Task task;
+            try
+            {
+                task = _store.AppendAsync(append).AsTask();
+            }
+            catch (Exception ex)
+            {
+                task = Task.FromException(ex);
+            }
+
+            task = ObserveAsync(task, started);
+            _lastAppend = task;
+            return task;
+        }
+    }
+
+    private async Task ObserveAsync(Task append, long started)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+            _runtime.RecordAppendLatency(Stopwatch.GetElapsedTime(started));
+        }
+        catch (Exception ex)
+        {
+            // Later appends of this run would fail on the sequence check; keep the first cause.
+            lock (_appendGate)
+            {
+                _fault ??= ex;
+            }
+
+            throw;
+        }
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (_fault is { } fault)
+        {
+            throw new JournalStoreException($"Run '{RunId}' cannot continue: an earlier journal write failed ({fault.Message}).", fault);
+        }
+
+        if (_nonDeterminism is { } nd)
+        {
+            throw nd;
+        }
+
+        if (Volatile.Read(ref _suspended))
+        {
+            throw new RunSuspendedException();
+        }
+
+        if (!_compensating)
+        {
+            _runCancellation.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    // Marks the run for unloading and unwinds the caller.
+    private RunSuspendedException Suspend(DateTimeOffset? wakeAt, string detail)
+    {
+        lock (_stateGate)
+        {
+            _suspended = true;
+            if (wakeAt is { } at && (_wakeAt is null || at < _wakeAt))
+            {
+                _wakeAt = at;
+            }
+
+            _suspendDetail = _suspendDetail is null ? detail : _suspendDetail + "; " + detail;
+        }
+
+        return new RunSuspendedException();
+    }
+
+    private StepContext NewStepContext(int step, string name, int attempt)
+        => new(RunId, step, name, attempt, Lease.Epoch, _runtime.StepLogger, _compensating ? _shutdown : _runCancellation.Token);
+
+    private static int StableSeed(string text)
+    {
+        // FNV-1a: string.GetHashCode is randomized per process, and the seed must be the same on replay.
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)hash;
+    }
+
+    internal static string HashArguments(IPayloadCodec codec, object arguments)
+    {
+        var payload = codec.Encode(arguments);
+        return Convert.ToHexStringLower(SHA256.HashData(payload.Data.Span))[..16];
+    }
+
+    // What the journal holds for one step number.
+    private sealed class StepRecord
+    {
+        public StepKind? Kind { get; private set; }
+
+        public string? Name { get; private set; }
+
+        public string? ArgumentHash { get; private set; }
+
+        public StepStarted? Intent { get; private set; }
+
+        public StepCompleted? Completed { get; set; }
+
+        public StepFailed? LastFailure { get; set; }
+
+        public SignalReceived? Signal { get; set; }
+
+        public TimerStarted? Timer { get; set; }
+
+        public TimerFired? Fired { get; set; }
+
+        public int Attempts => Math.Max(Intent?.Attempt ?? 0, LastFailure?.Attempt ?? 0);
+
+        public bool FailedForGood => Completed is null && LastFailure is { RetryAt: null } failure && failure.Attempt >= (Intent?.Attempt ?? 0);
+
+        // An effect whose latest attempt has an intent and no outcome.
+        public bool InDoubt => Completed is null && Intent is { } intent && (LastFailure is null || LastFailure.Attempt < intent.Attempt);
+
+        public void Apply(StepStarted started)
+        {
+            Kind = started.Kind;
+            Name = started.Name;
+            ArgumentHash = started.ArgumentHash ?? ArgumentHash;
+            Intent = started;
+        }
+    }
+}
+
+// Names of signals the runtime itself sends.
+internal static class SignalNames
+{
+    public const string Cancel = "$cancel";
+
+    public static string Approval(string gate) => "approval:" + gate;
+
+    public static string Resolve(int step) => "$resolve:" + step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,74 @@
+using Durably.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Durably.Tests.Runtime;
+
+// Starts runtimes over one store, as successive processes would; "crashing" one abandons it mid-run.
+internal sealed class RuntimeHarness : IAsyncDisposable
+{
+    private readonly List<DurableRuntime> _runtimes = [];
+
+    public RuntimeHarness(bool fakeClock = false)
+    {
+        Clock = fakeClock ? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) : null;
+        Store = new TestStore(Clock);
+    }
+
+    public FakeTimeProvider? Clock { get; }
+
+    public TestStore Store { get; }
+
+    public static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token;
+
+    public async Task<DurableRuntime> StartAsync(Action<DurableRuntime> register, Func<DurableRuntimeOptions, DurableRuntimeOptions>? configure = null)
+    {
+        var options = new DurableRuntimeOptions
+        {
+            WorkerId = "test-worker",
+            TimeProvider = (TimeProvider?)Clock ?? TimeProvider.System,
+            PollInterval = TimeSpan.FromMilliseconds(50),
+            DefaultRetry = RetryPolicy.None,
+        };
+        var runtime = new DurableRuntime(Store, configure?.Invoke(options) ?? options);
+        register(runtime);
+        await runtime.StartAsync();
+        _runtimes.Add(runtime);
+        return runtime;
+    }
+
+    // Simulates a process crash: the store refuses every later write, the runtime is torn down, the store "comes back".
+    public async Task CrashAsync(DurableRuntime runtime)
+    {
+        Store.CrashWhen(_ => true);
+        await runtime.StopAsync();
+        Store.Revive();
+    }
+
+    public async Task<RunRecord> WaitForStatusAsync(RunId runId, Func<RunStatus, bool> predicate)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var run = await Store.GetRunAsync(runId);
+            if (run is not null && predicate(run.Status))
+            {
+                return run;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Run {runId} did not reach the expected status; it is {run?.Status} ({run?.StatusDetail}).");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var runtime in _runtimes)
+        {
+            await runtime.DisposeAsync();
+        }
+    }
+}
