@@ -28,6 +28,7 @@ internal sealed partial class RunExecution
             throw new StepFailedException(name, step, record.LastFailure.Error);
         }
 
+        ThrowIfCancelled();
         var attempt = record?.Attempts ?? 0;
         if (record?.LastFailure is { RetryAt: { } retryAt } && !record.InDoubt)
         {
@@ -123,6 +124,7 @@ internal sealed partial class RunExecution
             return Decode<T>(done.Result);
         }
 
+        ThrowIfCancelled();
         var started = Stopwatch.GetTimestamp();
         var result = await body().ConfigureAwait(false);
         ThrowIfStopped();
@@ -147,6 +149,7 @@ internal sealed partial class RunExecution
             return DateTimeOffset.FromUnixTimeMilliseconds(Codec.Decode<long>(recorded));
         }
 
+        ThrowIfCancelled();
         var now = Time.GetUtcNow();
         var ms = now.ToUnixTimeMilliseconds();
 

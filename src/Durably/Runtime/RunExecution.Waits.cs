@@ -29,6 +29,7 @@ internal sealed partial class RunExecution
             return;
         }
 
+        ThrowIfCancelled();
         var due = record?.Timer?.DueAt;
         if (due is null)
         {
@@ -56,6 +57,7 @@ internal sealed partial class RunExecution
             return received.TimedOut ? throw TimedOut(name, timeout) : received;
         }
 
+        ThrowIfCancelled();
         var due = record?.Timer?.DueAt;
         if (record is null)
         {

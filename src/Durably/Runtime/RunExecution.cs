@@ -244,6 +244,16 @@ internal sealed partial class RunExecution
         }
     }
 
+    // Cancellation is checked only where a call would run live: replayed calls still replay, so that the
+    // compensations they registered are known when the run unwinds.
+    private void ThrowIfCancelled()
+    {
+        if (!_compensating)
+        {
+            _runCancellation.Token.ThrowIfCancellationRequested();
+        }
+    }
+
     private void ThrowIfStopped()
     {
         if (_fault is { } fault)
@@ -259,11 +269,6 @@ internal sealed partial class RunExecution
         if (Volatile.Read(ref _suspended))
         {
             throw new RunSuspendedException();
-        }
-
-        if (!_compensating)
-        {
-            _runCancellation.Token.ThrowIfCancellationRequested();
         }
     }
 

@@ -72,3 +72,16 @@ internal sealed class RuntimeHarness : IAsyncDisposable
         }
     }
 }
+
+internal static class RuntimeHarnessExtensions
+{
+    public static async Task WaitForLeaseReleasedAsync(this RuntimeHarness harness, RunId runId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await harness.Store.GetRunAsync(runId))!.LeaseOwner is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the suspended run's lease was not released");
+            await Task.Delay(10);
+        }
+    }
+}
