@@ -15,12 +15,23 @@ namespace Durably;
 /// </remarks>
 public sealed class RunContext
 {
+    private static readonly AsyncLocal<RunContext?> Ambient = new();
     private readonly RunExecution _execution;
 
     internal RunContext(RunExecution execution)
     {
         _execution = execution;
     }
+
+    /// <summary>Gets the context of the run whose workflow code is executing on this async flow, or <see langword="null"/> outside a run and inside step bodies.</summary>
+    /// <remarks>
+    /// For integrations that cannot take the context as a parameter, such as the <c>Microsoft.Extensions.AI</c> chat client
+    /// middleware in <c>Durably.AI</c>. Workflow code should use the context it is given. It is <see langword="null"/> inside a
+    /// step body, so calls made there are not journaled as nested steps.
+    /// </remarks>
+    public static RunContext? Current => Ambient.Value;
+
+    internal static void SetCurrent(RunContext? context) => Ambient.Value = context;
 
     /// <summary>Gets the run's id.</summary>
     public RunId RunId => _execution.RunId;

@@ -33,7 +33,13 @@ internal sealed partial class RunExecution
         try
         {
             // Off the caller's synchronization context: workflow code runs on the thread pool.
-            result = await Task.Run(() => Definition.InvokeAsync(context, Started.Input, Codec), CancellationToken.None).ConfigureAwait(false);
+            result = await Task.Run(
+                () =>
+                {
+                    RunContext.SetCurrent(context);
+                    return Definition.InvokeAsync(context, Started.Input, Codec);
+                },
+                CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -65,7 +65,13 @@ internal sealed partial class RunExecution
             T result;
             try
             {
-                result = await Task.Run(() => body(stepContext), CancellationToken.None).ConfigureAwait(false);
+                result = await Task.Run(
+                    () =>
+                    {
+                        RunContext.SetCurrent(null);
+                        return body(stepContext);
+                    },
+                    CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not RunSuspendedException)
             {
