@@ -71,7 +71,14 @@ public sealed partial class DurableRuntime
             var leases = await Store.ClaimRunsAsync(new ClaimRequest { Owner = Options.WorkerId, MaxRuns = free, LeaseDuration = Options.LeaseDuration, IncludeOwnLeases = includeOwnLeases }, token).ConfigureAwait(false);
             foreach (var lease in leases)
             {
-                if (_slots.Wait(0) && _active.TryAdd(lease.RunId, null))
+                if (!_slots.Wait(0))
+                {
+                    // No slot after all (a run was activated directly meanwhile): let the lease go for the next pass.
+                    await ReleaseQuietlyAsync(lease).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (_active.TryAdd(lease.RunId, null))
                 {
                     Launch(lease);
                     launched++;
@@ -202,19 +209,24 @@ public sealed partial class DurableRuntime
         {
             if (release)
             {
-                try
-                {
-                    await Store.ReleaseLeaseAsync(lease).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is DurablyException or ObjectDisposedException)
-                {
-                    // The lease expires by itself.
-                }
+                await ReleaseQuietlyAsync(lease).ConfigureAwait(false);
             }
 
             _active.TryRemove(lease.RunId, out _);
             _slots.Release();
             _poke.Release();
+        }
+    }
+
+    private async Task ReleaseQuietlyAsync(RunLease lease)
+    {
+        try
+        {
+            await Store.ReleaseLeaseAsync(lease).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DurablyException or ObjectDisposedException)
+        {
+            // The lease expires by itself.
         }
     }
 

@@ -195,8 +195,11 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     /// <summary>Waits until the run finishes and returns its result.</summary>
     /// <exception cref="RunFailedException">The run failed, was cancelled or was compensated.</exception>
     /// <exception cref="RunNotFoundException">The run does not exist.</exception>
+    /// <remarks>A run executed by this runtime wakes the caller as soon as it finishes; a run executed elsewhere is polled, starting at
+    /// <see cref="DurableRuntimeOptions.PollInterval"/> and backing off to 30 times that.</remarks>
     public async Task<TResult> GetResultAsync<TResult>(RunId runId, CancellationToken cancellationToken = default)
     {
+        var interval = Options.PollInterval;
         while (true)
         {
             var waiter = _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -207,7 +210,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
             }
 
             using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(Options.PollInterval, Options.TimeProvider, poll.Token);
+            var delay = Task.Delay(interval, Options.TimeProvider, poll.Token);
+            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, Options.PollInterval.Ticks * 30));
             await Task.WhenAny(waiter.Task, delay).ConfigureAwait(false);
             await poll.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();

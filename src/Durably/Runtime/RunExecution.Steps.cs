@@ -51,7 +51,8 @@ internal sealed partial class RunExecution
         {
             attempt++;
             var info = new StepInfo(step, kind, name, attempt);
-            var intent = new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = StepContext.MakeIdempotencyKey(RunId, step), ArgumentHash = hash, Attempt = attempt, InDoubt = inDoubt };
+            // Only effects record their idempotency key: for other steps it is derivable and would only add bytes.
+            var intent = new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(RunId, step) : null, ArgumentHash = hash, Attempt = attempt, InDoubt = inDoubt };
             if (kind == StepKind.Effect)
             {
                 // Intent before action: the effect's body runs only once its intent is durable.
@@ -65,13 +66,7 @@ internal sealed partial class RunExecution
             T result;
             try
             {
-                result = await Task.Run(
-                    () =>
-                    {
-                        RunContext.SetCurrent(null);
-                        return body(stepContext);
-                    },
-                    CancellationToken.None).ConfigureAwait(false);
+                result = await InvokeBodyAsync(body, stepContext).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not RunSuspendedException)
             {
@@ -117,6 +112,14 @@ internal sealed partial class RunExecution
         }
     }
 
+    // The body runs without the ambient RunContext, so durable calls made inside it are not journaled as nested
+    // steps. The change stays inside this method: the caller's flow keeps its context.
+    private static async Task<T> InvokeBodyAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext)
+    {
+        RunContext.SetCurrent(null);
+        return await body(stepContext).ConfigureAwait(false);
+    }
+
     public async Task<T> PhaseAsync<T>(string name, Func<Task<T>> body, StepOptions options)
     {
         ThrowIfStopped();
@@ -138,7 +141,7 @@ internal sealed partial class RunExecution
         var duration = Stopwatch.GetElapsedTime(started);
         await AppendAsync(
         [
-            new StepStarted { Step = step, Kind = StepKind.Phase, Name = name, IdempotencyKey = StepContext.MakeIdempotencyKey(RunId, step) },
+            new StepStarted { Step = step, Kind = StepKind.Phase, Name = name },
             new StepCompleted { Step = step, Result = Encode(result), DurationMs = Math.Round(duration.TotalMilliseconds, 3), Span = span },
         ]).ConfigureAwait(false);
         _runtime.Observe(o => o.OnStepCompleted(RunId, new StepInfo(step, StepKind.Phase, name, 1), duration, null, failed: false));
