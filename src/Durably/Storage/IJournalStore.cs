@@ -55,4 +55,9 @@ public interface IJournalStore : IAsyncDisposable
 
     /// <summary>Gives a lease up so another worker may claim the run at once. Does nothing if the lease was lost already.</summary>
     Task ReleaseLeaseAsync(RunLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes finished runs (journal, signals, index row) selected by <paramref name="request"/> and lets the store reclaim the space.</summary>
+    /// <remarks>Never deletes an unfinished run. Journals must not grow forever: run this on a schedule (<c>durably runs purge</c>).</remarks>
+    /// <exception cref="ArgumentException">The request names an unfinished status.</exception>
+    Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default);
 }

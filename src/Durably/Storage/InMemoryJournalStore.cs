@@ -262,6 +262,32 @@ public sealed class InMemoryJournalStore : IJournalStore
         return Task.CompletedTask;
     }
 
+    /// <inheritdoc/>
+    public Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var selected = _order
+                .Where(r => r.Status.IsFinished() && request.Statuses.Contains(r.Status) && r.UpdatedAt < request.FinishedBefore)
+                .Take(request.MaxRuns)
+                .ToList();
+            var entries = selected.Sum(r => (long)r.Entries.Count);
+            if (!request.DryRun)
+            {
+                foreach (var run in selected)
+                {
+                    _runs.Remove(run.RunId);
+                    _order.Remove(run);
+                }
+            }
+
+            return Task.FromResult(new PurgeResult([.. selected.Select(r => r.RunId)], entries, request.DryRun));
+        }
+    }
+
     /// <summary>Marks the store disposed; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public ValueTask DisposeAsync()
     {

@@ -87,5 +87,7 @@ internal sealed class TestStore(TimeProvider? time = null) : IJournalStore
 
     public Task ReleaseLeaseAsync(RunLease lease, CancellationToken cancellationToken = default) => Inner.ReleaseLeaseAsync(lease, cancellationToken);
 
+    public Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default) => Inner.PurgeRunsAsync(request, cancellationToken);
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
