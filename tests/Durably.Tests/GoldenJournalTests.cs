@@ -13,7 +13,7 @@ public sealed class GoldenJournalTests
     {
         var entries = Lines().Select(l => JournalSerializer.Deserialize(Encoding.UTF8.GetBytes(l))).ToArray();
 
-        Assert.Equal(Enumerable.Range(0, 13).Select(i => (long)i), entries.Select(e => e.Sequence));
+        Assert.Equal(Enumerable.Range(0, 14).Select(i => (long)i).Append(0), entries.Select(e => e.Sequence));
         var started = Assert.IsType<RunStarted>(entries[0]);
         Assert.Equal(("research-agent", 2, "{\"topic\":\"write-ahead logging\"}"), (started.Workflow, started.WorkflowVersion, started.Input!.ToJsonString()));
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1767225600000), started.Timestamp);
@@ -40,6 +40,11 @@ public sealed class GoldenJournalTests
         Assert.Equal("{\"report\":\"ok\"}", Assert.IsType<RunCompleted>(entries[10]).Result!.ToJsonString());
         Assert.Equal("Durably.NonDeterminismException", Assert.IsType<RunFailed>(entries[11]).Error.Type);
         Assert.Equal("operator", Assert.IsType<RunCancelled>(entries[12]).Reason);
+        var resumed = Assert.IsType<RunResumed>(entries[13]);
+        Assert.Equal((9, "host-a:42", 3L), (resumed.ReplayedSteps, resumed.Worker, resumed.LeaseEpoch));
+        var forked = Assert.IsType<RunStarted>(entries[14]);
+        Assert.Equal(["new-search"], forked.Patches!);
+        Assert.Equal((new RunId("golden-run"), 4, true, false), (forked.Fork!.Source, forked.Fork.AtStep, forked.Fork.ReuseModelOutputs, forked.Fork.DryRun));
     }
 
     [Fact]

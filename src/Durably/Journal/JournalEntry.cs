@@ -19,6 +19,7 @@ namespace Durably.Journal;
 [JsonDerivedType(typeof(RunCompleted), "run.completed")]
 [JsonDerivedType(typeof(RunFailed), "run.failed")]
 [JsonDerivedType(typeof(RunCancelled), "run.cancelled")]
+[JsonDerivedType(typeof(RunResumed), "run.resumed")]
 public abstract record JournalEntry
 {
     /// <summary>Gets the wire format version the entry was written in.</summary>
@@ -57,6 +58,10 @@ public sealed record RunStarted : JournalEntry
     /// <summary>Gets the change ids the starting code declared (see <c>RunContext.IsPatched</c>).</summary>
     [JsonPropertyName("patches")]
     public IReadOnlyList<string>? Patches { get; init; }
+
+    /// <summary>Gets where the run was forked from, when it was made by forking another run.</summary>
+    [JsonPropertyName("fork")]
+    public ForkInfo? Fork { get; init; }
 
     /// <summary>Gets the run that started this one as a child, if any.</summary>
     [JsonPropertyName("parent")]
@@ -227,4 +232,38 @@ public sealed record RunCancelled : JournalEntry
     /// <summary>Gets why the run was cancelled, if a reason was given.</summary>
     [JsonPropertyName("reason")]
     public string? Reason { get; init; }
+}
+
+/// <summary>Records that a worker resumed the run after an earlier activation: written with the activation's first write.</summary>
+/// <remarks>Steps whose outcome precedes this entry were replayed from the journal by this activation, so counting these
+/// entries gives each step's replay count and the tokens replay saved.</remarks>
+public sealed record RunResumed : JournalEntry
+{
+    /// <summary>Gets how many steps this activation answered from the journal before its first write.</summary>
+    [JsonPropertyName("replayed")]
+    public int ReplayedSteps { get; init; }
+
+    /// <summary>Gets the worker that resumed the run.</summary>
+    [JsonPropertyName("worker")]
+    public string? Worker { get; init; }
+
+    /// <summary>Gets the lease epoch of that worker.</summary>
+    [JsonPropertyName("epoch")]
+    public long LeaseEpoch { get; init; }
+}
+
+/// <summary>Describes where a forked run came from.</summary>
+/// <param name="Source">The run it was forked from.</param>
+/// <param name="AtStep">The last step copied from the source; the fork runs again from the step after it.</param>
+public sealed record ForkInfo(
+    [property: JsonPropertyName("source")] RunId Source,
+    [property: JsonPropertyName("at")] int AtStep)
+{
+    /// <summary>Gets a value indicating whether model steps beyond <see cref="AtStep"/> reuse the source's recorded outputs when name and position match.</summary>
+    [JsonPropertyName("reuse_models")]
+    public bool ReuseModelOutputs { get; init; }
+
+    /// <summary>Gets a value indicating whether effect steps return the source's recorded results instead of running, and fail loudly where there is none.</summary>
+    [JsonPropertyName("dry_run")]
+    public bool DryRun { get; init; }
 }

@@ -189,6 +189,51 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         return new RunHandle(this, runId, isNew: true);
     }
 
+    /// <summary>Forks a run: a new run whose journal holds the source's steps 1 to <paramref name="atStep"/>, so it re-executes from step <paramref name="atStep"/> + 1.</summary>
+    /// <remarks>For "what if" runs with another model or prompt. With <see cref="ForkOptions.ReuseModelOutputs"/> recorded model outputs beyond the fork point are
+    /// cache hits; with <see cref="ForkOptions.DryRun"/> effect steps return recorded results or fail loudly, never calling tools.</remarks>
+    /// <exception cref="RunNotFoundException">The source run does not exist.</exception>
+    /// <exception cref="JournalConcurrencyException">The new run id exists already.</exception>
+    public async Task<RunHandle> ForkAsync(RunId source, int atStep, ForkOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(atStep);
+        options ??= new ForkOptions();
+        var entries = await Store.ReadAsync(source, 0, cancellationToken).ConfigureAwait(false);
+        var started = (RunStarted)entries[0];
+        var runId = options.NewRunId ?? RunId.New();
+        var copied = new List<JournalEntry>
+        {
+            started with
+            {
+                Sequence = 0,
+                Timestamp = Options.TimeProvider.GetUtcNow(),
+                Fork = new ForkInfo(source, atStep) { ReuseModelOutputs = options.ReuseModelOutputs, DryRun = options.DryRun },
+            },
+        };
+        foreach (var entry in entries.Skip(1))
+        {
+            if (StepOf(entry) is { } step && step <= atStep)
+            {
+                copied.Add(entry with { Sequence = copied.Count });
+            }
+        }
+
+        await Store.AppendAsync(new RunAppend(runId, 0, copied) { Status = RunStatus.Pending }, cancellationToken).ConfigureAwait(false);
+        await TryActivateAsync(runId).ConfigureAwait(false);
+        return new RunHandle(this, runId, isNew: true);
+    }
+
+    internal static int? StepOf(JournalEntry entry) => entry switch
+    {
+        StepStarted e => e.Step,
+        StepCompleted e => e.Step,
+        StepFailed e => e.Step,
+        SignalReceived e => e.Step,
+        TimerStarted e => e.Step,
+        TimerFired e => e.Step,
+        _ => null,
+    };
+
     /// <summary>Returns a handle to an existing run.</summary>
     public RunHandle GetRun(RunId runId) => new(this, runId, isNew: false);
 

@@ -45,6 +45,18 @@ internal sealed partial class RunExecution
             }
         }
 
+        if (ForkedOutcome(step, kind, name) is { } cached)
+        {
+            await AppendAsync(
+            [
+                new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(RunId, step) : null, ArgumentHash = hash, InDoubt = inDoubt },
+                new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? "fork-cache:" : "dry-run:") + Started.Fork!.Source.Value },
+            ]).ConfigureAwait(false);
+            Replayed(step, kind, name, 1, cached.Usage);
+            RegisterCompensation(name, step, options);
+            return Decode<T>(cached.Result);
+        }
+
         var journal = kind == StepKind.Effect || forceJournal || JournalsUpFront(kind, options);
         var retry = options.Retry ?? _runtime.Options.DefaultRetry;
         while (true)
@@ -257,6 +269,7 @@ internal sealed partial class RunExecution
 
     private void Replayed(int step, StepKind kind, string name, int attempt, TokenUsage? usage)
     {
+        CountReplayed();
         DurablyTelemetry.StepsReplayed.Add(1);
         using var activity = DurablyTelemetry.StartStep(RunId, new StepInfo(step, kind, name, attempt), replayed: true);
         _runtime.Observe(o => o.OnStepReplayed(RunId, new StepInfo(step, kind, name, attempt), usage));

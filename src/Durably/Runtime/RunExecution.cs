@@ -37,6 +37,8 @@ internal sealed partial class RunExecution
     private volatile bool _compensating;
     private volatile bool _aborted;
     private bool _markedRunning;
+    private bool _resumed;
+    private int _replayedSteps;
 
     public RunExecution(DurableRuntime runtime, RunLease lease, CancellationToken shutdown)
     {
@@ -91,6 +93,7 @@ internal sealed partial class RunExecution
     {
         var entries = await _store.ReadAsync(RunId, 0, cancellationToken).ConfigureAwait(false);
         _nextSequence = entries.Count;
+        _resumed = entries.Count > 1;
         Started = (RunStarted)entries[0];
         foreach (var entry in entries)
         {
@@ -122,6 +125,11 @@ internal sealed partial class RunExecution
                     Record(fired.Step).Fired = fired;
                     break;
             }
+        }
+
+        if (Started.Fork is { } fork && (fork.ReuseModelOutputs || fork.DryRun))
+        {
+            await LoadForkSourceAsync(fork, cancellationToken).ConfigureAwait(false);
         }
 
         _inbox = await _store.ReadSignalsAsync(RunId, 0, cancellationToken).ConfigureAwait(false);
@@ -193,6 +201,13 @@ internal sealed partial class RunExecution
             }
 
             var now = Time.GetUtcNow();
+            if (!_markedRunning && _resumed && (entries.Count > 0 || status == RunStatus.Suspended))
+            {
+                // Record the resumption with the activation's first write: no extra sync, and it tells timelines
+                // how often each step was replayed.
+                entries = [new RunResumed { ReplayedSteps = Volatile.Read(ref _replayedSteps), Worker = Lease.Owner, LeaseEpoch = Lease.Epoch }, .. entries];
+            }
+
             var stamped = new JournalEntry[entries.Count];
             for (var i = 0; i < stamped.Length; i++)
             {
@@ -305,6 +320,56 @@ internal sealed partial class RunExecution
 
         return (int)hash;
     }
+
+    // The source run's completed steps beyond the fork point: cache hits for model steps, recorded results for dry-run effects.
+    private Dictionary<int, (StepKind Kind, string Name, StepCompleted Outcome)>? _forkSource;
+
+    private async Task LoadForkSourceAsync(ForkInfo fork, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<JournalEntry> source;
+        try
+        {
+            source = await _store.ReadAsync(fork.Source, 0, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RunNotFoundException)
+        {
+            // The source was purged: nothing to reuse; dry-run effects then fail loudly.
+            source = [];
+        }
+
+        var intents = new Dictionary<int, StepStarted>();
+        _forkSource = [];
+        foreach (var entry in source)
+        {
+            if (entry is StepStarted started && started.Step > fork.AtStep)
+            {
+                intents[started.Step] = started;
+            }
+            else if (entry is StepCompleted completed && intents.TryGetValue(completed.Step, out var intent))
+            {
+                _forkSource[completed.Step] = (intent.Kind, intent.Name, completed);
+            }
+        }
+    }
+
+    // Returns the source's recorded outcome for a live step of a fork, when the fork's options say to use it.
+    private StepCompleted? ForkedOutcome(int step, StepKind kind, string name)
+    {
+        var fork = Started.Fork;
+        if (fork is null || _forkSource is null || (kind == StepKind.Model ? !fork.ReuseModelOutputs : kind != StepKind.Effect || !fork.DryRun))
+        {
+            return null;
+        }
+
+        if (_forkSource.TryGetValue(step, out var recorded) && recorded.Kind == kind && recorded.Name == name)
+        {
+            return recorded.Outcome;
+        }
+
+        return kind == StepKind.Effect ? throw new DryRunViolationException(fork.Source, step, name) : null;
+    }
+
+    internal void CountReplayed() => Interlocked.Increment(ref _replayedSteps);
 
     internal static string HashArguments(IPayloadCodec codec, object arguments)
     {

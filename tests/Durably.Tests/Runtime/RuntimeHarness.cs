@@ -75,6 +75,16 @@ internal sealed class RuntimeHarness : IAsyncDisposable
 
 internal static class RuntimeHarnessExtensions
 {
+    public static async Task WaitForDetailAsync(this RuntimeHarness harness, RunId runId, string detail)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await harness.Store.GetRunAsync(runId))?.StatusDetail?.Contains(detail, StringComparison.Ordinal) != true)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run {runId} never waited for {detail}");
+            await Task.Delay(10);
+        }
+    }
+
     public static async Task WaitForLeaseReleasedAsync(this RuntimeHarness harness, RunId runId)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

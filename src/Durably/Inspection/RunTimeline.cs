@@ -1,0 +1,377 @@
+using Durably.Journal;
+using Durably.Storage;
+
+namespace Durably.Inspection;
+
+/// <summary>Is a run's history as people read it: its steps with attempts, durations, tokens and replay counts, its waits and signals, and how it ended.</summary>
+/// <remarks>Built from the journal alone (plus the index record and the signal inbox when given), so any process can build it: the CLI and the dashboard do.</remarks>
+public sealed record RunTimeline
+{
+    /// <summary>Gets the run's id.</summary>
+    public required RunId RunId { get; init; }
+
+    /// <summary>Gets the workflow name.</summary>
+    public required string Workflow { get; init; }
+
+    /// <summary>Gets the workflow version recorded at start.</summary>
+    public int WorkflowVersion { get; init; }
+
+    /// <summary>Gets the run's status (from the index when given, else from the journal).</summary>
+    public RunStatus Status { get; init; }
+
+    /// <summary>Gets what a suspended run waits for, or why it stopped.</summary>
+    public string? StatusDetail { get; init; }
+
+    /// <summary>Gets when the run started.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Gets when the journal last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>Gets the run's input.</summary>
+    public Payload? Input { get; init; }
+
+    /// <summary>Gets the run's result, when it completed.</summary>
+    public Payload? Result { get; init; }
+
+    /// <summary>Gets the run's error, when it failed.</summary>
+    public ErrorInfo? Error { get; init; }
+
+    /// <summary>Gets where the run was forked from, if it was.</summary>
+    public ForkInfo? Fork { get; init; }
+
+    /// <summary>Gets the steps in step-number order.</summary>
+    public required IReadOnlyList<StepTimeline> Steps { get; init; }
+
+    /// <summary>Gets signals delivered to the run that no wait has consumed yet.</summary>
+    public IReadOnlyList<DeliveredSignal> PendingSignals { get; init; } = [];
+
+    /// <summary>Gets how many times workers resumed the run after an earlier activation.</summary>
+    public int Resumptions { get; init; }
+
+    /// <summary>Gets the tokens the run's model steps used when they ran.</summary>
+    public TokenUsage TokensSpent { get; init; } = new(0, 0);
+
+    /// <summary>Gets the tokens replay saved: each model step's tokens times the times it was replayed instead of called again.</summary>
+    public TokenUsage TokensSaved { get; init; } = new(0, 0);
+
+    /// <summary>Reads a run from a store and builds its timeline.</summary>
+    /// <exception cref="RunNotFoundException">The run does not exist.</exception>
+    public static async Task<RunTimeline> LoadAsync(IJournalStore store, RunId runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var run = await store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw new RunNotFoundException(runId);
+        var entries = await store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
+        var signals = await store.ReadSignalsAsync(runId, 0, cancellationToken).ConfigureAwait(false);
+        return Build(runId, entries, run, signals);
+    }
+
+    /// <summary>Builds a timeline from a run's journal.</summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="entries">The run's journal, from sequence 0.</param>
+    /// <param name="run">The index record, for the current status; optional.</param>
+    /// <param name="signals">The run's signal inbox, for pending signals; optional.</param>
+    /// <exception cref="ArgumentException">The journal does not start with <see cref="RunStarted"/>.</exception>
+    public static RunTimeline Build(RunId runId, IReadOnlyList<JournalEntry> entries, RunRecord? run = null, IReadOnlyList<DeliveredSignal>? signals = null)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0 || entries[0] is not RunStarted started)
+        {
+            throw new ArgumentException("A journal starts with a RunStarted entry.", nameof(entries));
+        }
+
+        var steps = new SortedDictionary<int, StepBuilder>();
+        var resumptions = new List<long>();
+        Payload? result = null;
+        ErrorInfo? error = null;
+        RunStatus? ended = null;
+        var consumed = new HashSet<long>();
+        foreach (var entry in entries)
+        {
+            switch (entry)
+            {
+                case StepStarted s:
+                    var b = Get(s.Step);
+                    b.Kind = s.Kind;
+                    b.Name = s.Name;
+                    b.Attempts = Math.Max(b.Attempts, s.Attempt);
+                    b.StartedAt ??= s.Timestamp;
+                    b.IdempotencyKey ??= s.IdempotencyKey;
+                    b.InDoubtPolicy = s.InDoubt;
+                    b.OpenIntent = true;
+                    break;
+                case StepCompleted c:
+                    var done = Get(c.Step);
+                    done.State = StepState.Completed;
+                    done.Result = c.Result;
+                    done.Usage = c.Usage;
+                    done.DurationMs = (done.DurationMs ?? 0) + (c.DurationMs ?? 0);
+                    done.EndedAt = c.Timestamp;
+                    done.ResolvedBy = c.ResolvedBy;
+                    done.Attempts = Math.Max(done.Attempts, c.Attempt);
+                    done.OutcomeSequence = c.Sequence;
+                    done.OpenIntent = false;
+                    break;
+                case StepFailed f:
+                    var failed = Get(f.Step);
+                    failed.State = f.RetryAt is null ? StepState.Failed : StepState.Retrying;
+                    failed.Error = f.Error;
+                    failed.RetryAt = f.RetryAt;
+                    failed.DurationMs = (failed.DurationMs ?? 0) + (f.DurationMs ?? 0);
+                    failed.EndedAt = f.Timestamp;
+                    failed.Attempts = Math.Max(failed.Attempts, f.Attempt);
+                    failed.OutcomeSequence = f.Sequence;
+                    failed.OpenIntent = false;
+                    break;
+                case SignalReceived r:
+                    var wait = Get(r.Step);
+                    wait.Name ??= r.Name;
+                    wait.Kind ??= StepKind.Signal;
+                    wait.State = r.TimedOut ? StepState.TimedOut : StepState.Completed;
+                    wait.SignalName = r.Name;
+                    wait.Sender = r.Sender;
+                    wait.Result = r.Payload;
+                    wait.EndedAt = r.Timestamp;
+                    wait.OutcomeSequence = r.Sequence;
+                    wait.OpenIntent = false;
+                    if (r.SignalId is { } id)
+                    {
+                        consumed.Add(id);
+                    }
+
+                    break;
+                case TimerStarted t:
+                    var timer = Get(t.Step);
+                    timer.Name ??= t.Name;
+                    timer.DueAt = t.DueAt;
+                    timer.StartedAt ??= t.Timestamp;
+                    break;
+                case TimerFired fired:
+                    var f2 = Get(fired.Step);
+                    f2.State = StepState.Completed;
+                    f2.EndedAt = fired.Timestamp;
+                    f2.OutcomeSequence = fired.Sequence;
+                    f2.OpenIntent = false;
+                    break;
+                case RunResumed resumed:
+                    resumptions.Add(resumed.Sequence);
+                    break;
+                case RunCompleted rc:
+                    result = rc.Result;
+                    ended = RunStatus.Completed;
+                    break;
+                case RunFailed rf:
+                    error = rf.Error;
+                    ended = RunStatus.Failed;
+                    break;
+                case RunCancelled:
+                    ended = RunStatus.Cancelled;
+                    break;
+            }
+        }
+
+        var built = steps.Values.Select(b => b.Build(resumptions, run?.Status == RunStatus.Suspended)).ToList();
+        long spentIn = 0, spentOut = 0, savedIn = 0, savedOut = 0;
+        foreach (var step in built.Where(s => s.Usage is not null))
+        {
+            spentIn += step.Usage!.InputTokens;
+            spentOut += step.Usage.OutputTokens;
+            savedIn += step.Usage.InputTokens * step.ReplayCount;
+            savedOut += step.Usage.OutputTokens * step.ReplayCount;
+        }
+
+        return new RunTimeline
+        {
+            RunId = runId,
+            Workflow = started.Workflow,
+            WorkflowVersion = started.WorkflowVersion,
+            Status = run?.Status ?? ended ?? RunStatus.Running,
+            StatusDetail = run?.StatusDetail,
+            StartedAt = started.Timestamp,
+            UpdatedAt = entries[^1].Timestamp,
+            Input = started.Input,
+            Result = result,
+            Error = error,
+            Fork = started.Fork,
+            Steps = built,
+            PendingSignals = signals?.Where(s => !consumed.Contains(s.SignalId)).ToList() ?? [],
+            Resumptions = resumptions.Count,
+            TokensSpent = new TokenUsage(spentIn, spentOut),
+            TokensSaved = new TokenUsage(savedIn, savedOut),
+        };
+
+        StepBuilder Get(int step)
+        {
+            if (!steps.TryGetValue(step, out var builder))
+            {
+                builder = new StepBuilder(step);
+                steps[step] = builder;
+            }
+
+            return builder;
+        }
+    }
+
+    private sealed class StepBuilder(int step)
+    {
+        public StepKind? Kind { get; set; }
+
+        public string? Name { get; set; }
+
+        public int Attempts { get; set; }
+
+        public StepState State { get; set; } = StepState.Running;
+
+        public DateTimeOffset? StartedAt { get; set; }
+
+        public DateTimeOffset? EndedAt { get; set; }
+
+        public double? DurationMs { get; set; }
+
+        public TokenUsage? Usage { get; set; }
+
+        public Payload? Result { get; set; }
+
+        public ErrorInfo? Error { get; set; }
+
+        public string? ResolvedBy { get; set; }
+
+        public string? IdempotencyKey { get; set; }
+
+        public InDoubtPolicy? InDoubtPolicy { get; set; }
+
+        public string? SignalName { get; set; }
+
+        public string? Sender { get; set; }
+
+        public DateTimeOffset? DueAt { get; set; }
+
+        public DateTimeOffset? RetryAt { get; set; }
+
+        public long? OutcomeSequence { get; set; }
+
+        public bool OpenIntent { get; set; }
+
+        public StepTimeline Build(List<long> resumptions, bool suspended)
+        {
+            var state = State;
+            if (state == StepState.Running && OpenIntent)
+            {
+                state = Kind == StepKind.Effect ? StepState.InDoubt : Kind is StepKind.Signal or StepKind.Timer ? StepState.Waiting : StepState.Running;
+                if (Kind == StepKind.Effect && !suspended)
+                {
+                    state = StepState.Running;
+                }
+            }
+
+            return new StepTimeline
+            {
+                Step = step,
+                Kind = Kind ?? StepKind.Compute,
+                Name = Name ?? "?",
+                Attempts = Math.Max(1, Attempts),
+                State = state,
+                StartedAt = StartedAt,
+                EndedAt = EndedAt,
+                DurationMs = DurationMs,
+                Usage = Usage,
+                Result = Result,
+                Error = Error,
+                ResolvedBy = ResolvedBy,
+                IdempotencyKey = IdempotencyKey,
+                InDoubtPolicy = InDoubtPolicy,
+                SignalName = SignalName,
+                Sender = Sender,
+                DueAt = DueAt,
+                RetryAt = RetryAt,
+                ReplayCount = OutcomeSequence is { } seq ? resumptions.Count(r => r > seq) : 0,
+            };
+        }
+    }
+}
+
+/// <summary>Says where a step is.</summary>
+public enum StepState
+{
+    /// <summary>Started and not finished (or unfinished when the worker stopped).</summary>
+    Running,
+
+    /// <summary>Finished with a result.</summary>
+    Completed,
+
+    /// <summary>Failed for good.</summary>
+    Failed,
+
+    /// <summary>An attempt failed and another is scheduled.</summary>
+    Retrying,
+
+    /// <summary>Waiting for a signal, an approval or a timer.</summary>
+    Waiting,
+
+    /// <summary>A wait that ended by timing out.</summary>
+    TimedOut,
+
+    /// <summary>An effect whose intent is journaled without an outcome, waiting for a person to resolve it.</summary>
+    InDoubt,
+}
+
+/// <summary>Is one step of a <see cref="RunTimeline"/>.</summary>
+public sealed record StepTimeline
+{
+    /// <summary>Gets the step number.</summary>
+    public required int Step { get; init; }
+
+    /// <summary>Gets the step kind.</summary>
+    public required StepKind Kind { get; init; }
+
+    /// <summary>Gets the step name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Gets how many attempts ran.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Gets where the step is.</summary>
+    public StepState State { get; init; }
+
+    /// <summary>Gets when the step's intent was written (effects, waits) or its outcome, for steps journaled in one write.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>Gets when its outcome was written.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Gets how long its body ran in total, across attempts, in milliseconds.</summary>
+    public double? DurationMs { get; init; }
+
+    /// <summary>Gets the tokens a model step used.</summary>
+    public TokenUsage? Usage { get; init; }
+
+    /// <summary>Gets the recorded result (for waits, the signal payload).</summary>
+    public Payload? Result { get; init; }
+
+    /// <summary>Gets the last recorded error.</summary>
+    public ErrorInfo? Error { get; init; }
+
+    /// <summary>Gets who resolved the step when a person or a reconcile callback did.</summary>
+    public string? ResolvedBy { get; init; }
+
+    /// <summary>Gets the idempotency key (effects).</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>Gets the in-doubt policy (effects).</summary>
+    public InDoubtPolicy? InDoubtPolicy { get; init; }
+
+    /// <summary>Gets the signal a wait consumed.</summary>
+    public string? SignalName { get; init; }
+
+    /// <summary>Gets who sent the consumed signal (for approvals: the approver).</summary>
+    public string? Sender { get; init; }
+
+    /// <summary>Gets when a timer (or a wait's timeout) is due.</summary>
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>Gets when the next attempt is due.</summary>
+    public DateTimeOffset? RetryAt { get; init; }
+
+    /// <summary>Gets how many later activations replayed this step from the journal instead of running it.</summary>
+    public int ReplayCount { get; init; }
+}
