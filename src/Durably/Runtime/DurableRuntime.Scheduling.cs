@@ -165,6 +165,9 @@ public sealed partial class DurableRuntime
 
                 if (!_workflows.TryGetValue(execution.Started.Workflow, out var definition))
                 {
+                    // Keep the lease until it expires: another worker that knows the workflow may take the run then,
+                    // and this one does not spin on it meanwhile.
+                    release = false;
                     Log.ExecutionFailed(_logger, lease.RunId, new WorkflowNotFoundException(execution.Started.Workflow));
                     return;
                 }
@@ -200,6 +203,8 @@ public sealed partial class DurableRuntime
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_shutdown.IsCancellationRequested)
         {
+            // The journal could not be loaded (a store failure, a damaged entry): retry when the lease expires, not in a loop.
+            release = false;
             Log.ExecutionFailed(_logger, lease.RunId, ex);
         }
         catch (OperationCanceledException)
