@@ -160,4 +160,26 @@ public sealed class GuaranteeTests
 
         Assert.Equal(2, await runtime.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
     }
+
+    [Fact]
+    public async Task StoreFailure_RunIsNotRetriedInAHotLoop_AndCompletesOnceTheStoreRecovers()
+    {
+        await using var harness = new RuntimeHarness(fakeClock: true);
+        var bodies = 0;
+        await using var client = new DurableRuntime(harness.Store, new DurableRuntimeOptions { ExecuteRuns = false, TimeProvider = harness.Clock! });
+        await client.StartRunAsync("steady", 0, new StartRunOptions { RunId = Id });
+
+        // The disk is full from now on: every write after the run's start fails.
+        harness.Store.CrashWhen(a => a.ExpectedSequence > 0);
+        var worker = await harness.StartAsync(
+            r => r.Register<int, int>("steady", async (ctx, _) => await ctx.StepAsync("work", _ => Task.FromResult(Interlocked.Increment(ref bodies)))),
+            o => new DurableRuntimeOptions { WorkerId = o.WorkerId, TimeProvider = o.TimeProvider, PollInterval = TimeSpan.FromMilliseconds(1), LeaseDuration = TimeSpan.FromSeconds(30) });
+        await Task.Delay(300); // real time passes, the fake clock does not: the lease does not expire
+        var attempts = Volatile.Read(ref bodies);
+
+        Assert.Equal(1, attempts);
+        harness.Store.Revive();
+        harness.Clock!.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(2, await worker.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+    }
 }
