@@ -13,14 +13,15 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
 
         // Serialize on the caller's thread so the single writer only does I/O.
-        var encoded = new byte[appends.Count][][];
+        var encoded = new EncodedEntry[appends.Count][];
         for (var i = 0; i < appends.Count; i++)
         {
             var entries = appends[i].Entries;
-            var bytes = new byte[entries.Count][];
+            var bytes = new EncodedEntry[entries.Count];
             for (var j = 0; j < entries.Count; j++)
             {
-                bytes[j] = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                var data = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                bytes[j] = new EncodedEntry(data, Checksum.Compute(data));
             }
 
             encoded[i] = bytes;
@@ -30,7 +31,7 @@ public sealed partial class SqliteJournalStore
         return new ValueTask(Enqueue(new AppendItem(appends, encoded)));
     }
 
-    private void ApplyAppend(RunAppend append, byte[][] entries, long now)
+    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, long now)
     {
         var s = _statements;
         long runKey;
@@ -79,7 +80,8 @@ public sealed partial class SqliteJournalStore
         {
             insertEntry.Parameters[0].Value = runKey;
             insertEntry.Parameters[1].Value = append.ExpectedSequence + i;
-            insertEntry.Parameters[2].Value = entries[i];
+            insertEntry.Parameters[2].Value = entries[i].Data;
+            insertEntry.Parameters[3].Value = entries[i].Crc;
             insertEntry.ExecuteNonQuery();
         }
     }
@@ -104,9 +106,11 @@ public sealed partial class SqliteJournalStore
         return new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
     }
 
+    private readonly record struct EncodedEntry(byte[] Data, long Crc);
+
     private static object ToDb(DateTimeOffset? value) => value is { } v ? v.ToUnixTimeMilliseconds() : DBNull.Value;
 
-    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, byte[][][] encoded) : WriteItem
+    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded) : WriteItem
     {
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

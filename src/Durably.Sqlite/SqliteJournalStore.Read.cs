@@ -88,14 +88,25 @@ public sealed partial class SqliteJournalStore
         {
             var runKey = FindRunKey(connection, runId);
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at FROM signals WHERE run = $run AND id > $after ORDER BY id";
+            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = $run AND id > $after ORDER BY id";
             command.Parameters.AddWithValue("$run", runKey);
             command.Parameters.AddWithValue("$after", afterSignalId);
             using var reader = command.ExecuteReader();
             var signals = new List<DeliveredSignal>();
             while (reader.Read())
             {
-                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), (byte[])reader.GetValue(3));
+                Payload? payload = null;
+                if (!reader.IsDBNull(3))
+                {
+                    var bytes = (byte[])reader.GetValue(3);
+                    if (reader.IsDBNull(6) || reader.GetInt64(6) != Checksum.Compute(bytes))
+                    {
+                        throw new JournalCorruptedException($"The payload of signal {reader.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
+                    }
+
+                    payload = Payload.Trusted(reader.GetString(2), bytes);
+                }
+
                 signals.Add(new DeliveredSignal(
                     reader.GetInt64(0),
                     reader.GetString(1),
@@ -112,9 +123,17 @@ public sealed partial class SqliteJournalStore
     {
         return ReadSql<IReadOnlyList<JournalEntry>>(connection =>
         {
-            var runKey = FindRunKey(connection, runId);
+            long runKey, nextSequence;
+            using (var find = connection.CreateCommand())
+            {
+                find.CommandText = "SELECT id, next_seq FROM runs WHERE run_id = $run_id";
+                find.Parameters.AddWithValue("$run_id", runId.Value);
+                using var run = find.ExecuteReader();
+                (runKey, nextSequence) = run.Read() ? (run.GetInt64(0), run.GetInt64(1)) : throw new RunNotFoundException(runId);
+            }
+
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT seq, data FROM entries WHERE run = $run AND seq >= $from ORDER BY seq";
+            command.CommandText = "SELECT seq, data, crc FROM entries WHERE run = $run AND seq >= $from ORDER BY seq";
             command.Parameters.AddWithValue("$run", runKey);
             command.Parameters.AddWithValue("$from", fromSequence);
             using var reader = command.ExecuteReader();
@@ -126,31 +145,63 @@ public sealed partial class SqliteJournalStore
                 var seq = reader.GetInt64(0);
                 if (seq != expected)
                 {
-                    throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' skips from sequence {expected - 1} to {seq}; entries are missing. Run 'durably journal verify'.") { StoreLocation = Path };
+                    throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' skips from sequence {expected - 1} to {seq}; entries are missing. Restore the file from a backup.") { StoreLocation = Path };
                 }
 
-                var data = (byte[])reader.GetValue(1);
-                try
-                {
-                    entries.Add(JournalSerializer.Deserialize(data));
-                }
-                catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-                {
-                    throw new JournalCorruptedException($"Entry {seq} of run '{runId}' in '{Path}' cannot be read: {ex.Message}", ex) { StoreLocation = Path };
-                }
-
+                entries.Add(DecodeEntry(Path, runId.Value, seq, reader, 1));
                 expected++;
+            }
+
+            // The run record and the entries are written in one transaction, so they always agree.
+            if (expected != Math.Max(nextSequence, fromSequence))
+            {
+                throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' ends at sequence {expected - 1} but its run record says it has {nextSequence} entries; entries are missing. Restore the file from a backup.") { StoreLocation = Path };
             }
 
             return entries;
         });
     }
 
+    // Checks one stored entry (columns: data, crc) against its checksum and position, then deserializes it.
+    internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
+    {
+        if (reader.GetValue(column) is not byte[] data)
+        {
+            throw Damaged($"is stored as {reader.GetFieldType(column).Name}, not as bytes");
+        }
+
+        if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
+        {
+            throw Damaged("does not match its checksum: its bytes were changed after it was written");
+        }
+
+        JournalEntry entry;
+        try
+        {
+            entry = JournalSerializer.Deserialize(data);
+        }
+        catch (JournalFormatException ex) when (ex.FormatVersion == 0)
+        {
+            throw Damaged(ex.Message, ex);
+        }
+        catch (JournalFormatException ex)
+        {
+            throw new JournalFormatException($"Entry {seq} of run '{runId}' in '{path}': {ex.Message}", ex) { FormatVersion = ex.FormatVersion };
+        }
+
+        return entry.Sequence == seq ? entry : throw Damaged($"says it is entry {entry.Sequence}");
+
+        JournalCorruptedException Damaged(string reason, Exception? inner = null)
+            => new($"Entry {seq} of run '{runId}' in the journal file '{path}' {reason.TrimEnd('.')}. The file is damaged; restore it from a backup.", inner) { StoreLocation = path };
+    }
+
+    // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.
     private T ReadSql<T>(Func<SqliteConnection, T> read)
     {
         using var connection = OpenReader();
         try
         {
+            using var transaction = connection.BeginTransaction(deferred: true);
             return read(connection);
         }
         catch (SqliteException ex)

@@ -215,7 +215,7 @@ public sealed partial class SqliteJournalStore
                 RETURNING id
                 """, "$run_id", "$next", "$now", "$status", "$wake", "$waiting", "$expected", "$epoch");
             Diagnose = Prepare(connection, "SELECT next_seq, lease_epoch FROM runs WHERE run_id = $run_id", "$run_id");
-            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, data) VALUES($run, $seq, $data)", "$run", "$seq", "$data");
+            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, data, crc) VALUES($run, $seq, $data, $crc)", "$run", "$seq", "$data", "$crc");
         }
 
         public SqliteCommand InsertRun { get; }
