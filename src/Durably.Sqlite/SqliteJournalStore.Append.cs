@@ -1,5 +1,6 @@
 using Durably.Journal;
 using Durably.Storage;
+using SQLitePCL;
 
 namespace Durably.Sqlite;
 
@@ -31,12 +32,50 @@ public sealed partial class SqliteJournalStore
         return new ValueTask(Enqueue(new AppendItem(appends, encoded)));
     }
 
+    // Runs on the writer thread inside its write transaction, so the checks and the writes are atomic.
+    // Plain single-row statements only: RETURNING and upserts would make SQLite keep a statement journal
+    // for every append, which costs more than the writes themselves.
     private void ApplyAppend(RunAppend append, EncodedEntry[] entries, long now)
     {
         var s = _statements;
+        var find = s.FindRun;
+        find.Parameters[0].Value = append.RunId.Value;
         long runKey;
+        object previous;
+        using (var run = find.ExecuteReader())
+        {
+            if (!run.Read())
+            {
+                if (append.ExpectedSequence != 0)
+                {
+                    throw new RunNotFoundException(append.RunId);
+                }
+
+                runKey = -1;
+                previous = DBNull.Value;
+            }
+            else
+            {
+                runKey = run.GetInt64(0);
+                var actual = run.GetInt64(1);
+                var epoch = run.GetInt64(2);
+                if (append.LeaseEpoch is { } held && held != epoch && append.ExpectedSequence != 0)
+                {
+                    throw new LeaseLostException(append.RunId, held, epoch);
+                }
+
+                // Sequence 0 for an existing run is a duplicate start: the run id deduplicates.
+                if (append.ExpectedSequence == 0 || actual != append.ExpectedSequence)
+                {
+                    throw new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
+                }
+
+                previous = run.GetValue(3);
+            }
+        }
+
         var next = append.ExpectedSequence + entries.Length;
-        if (append.ExpectedSequence == 0)
+        if (runKey < 0)
         {
             var started = (RunStarted)append.Entries[0];
             var insert = s.InsertRun;
@@ -47,32 +86,8 @@ public sealed partial class SqliteJournalStore
             insert.Parameters[4].Value = next;
             insert.Parameters[5].Value = append.Status is null ? DBNull.Value : ToDb(append.WakeAt);
             insert.Parameters[6].Value = append.Status is null ? DBNull.Value : (object?)append.WaitingFor ?? DBNull.Value;
-            var id = insert.ExecuteScalar();
-            if (id is null)
-            {
-                throw Conflict(append);
-            }
-
-            runKey = (long)id;
-        }
-        else
-        {
-            var advance = s.AdvanceRun;
-            advance.Parameters[0].Value = append.RunId.Value;
-            advance.Parameters[1].Value = next;
-            advance.Parameters[2].Value = now;
-            advance.Parameters[3].Value = append.Status is { } status ? (int)status : DBNull.Value;
-            advance.Parameters[4].Value = ToDb(append.WakeAt);
-            advance.Parameters[5].Value = (object?)append.WaitingFor ?? DBNull.Value;
-            advance.Parameters[6].Value = append.ExpectedSequence;
-            advance.Parameters[7].Value = append.LeaseEpoch is { } epoch ? epoch : DBNull.Value;
-            var id = advance.ExecuteScalar();
-            if (id is null)
-            {
-                throw Conflict(append);
-            }
-
-            runKey = (long)id;
+            insert.ExecuteNonQuery();
+            runKey = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
 
         var insertEntry = s.InsertEntry;
@@ -80,30 +95,27 @@ public sealed partial class SqliteJournalStore
         {
             insertEntry.Parameters[0].Value = runKey;
             insertEntry.Parameters[1].Value = append.ExpectedSequence + i;
-            insertEntry.Parameters[2].Value = entries[i].Data;
-            insertEntry.Parameters[3].Value = entries[i].Crc;
+            insertEntry.Parameters[2].Value = previous;
+            insertEntry.Parameters[3].Value = entries[i].Data;
+            insertEntry.Parameters[4].Value = entries[i].Crc;
             insertEntry.ExecuteNonQuery();
+            previous = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
-    }
 
-    private DurablyException Conflict(RunAppend append)
-    {
-        var diagnose = _statements.Diagnose;
-        diagnose.Parameters[0].Value = append.RunId.Value;
-        using var reader = diagnose.ExecuteReader();
-        if (!reader.Read())
+        // A new run's status was set by its insert.
+        var advance = append.Status is not null && append.ExpectedSequence != 0 ? s.AdvanceRunWithStatus : s.AdvanceRun;
+        advance.Parameters[0].Value = runKey;
+        advance.Parameters[1].Value = next;
+        advance.Parameters[2].Value = now;
+        advance.Parameters[3].Value = previous;
+        if (advance == s.AdvanceRunWithStatus)
         {
-            return new RunNotFoundException(append.RunId);
+            advance.Parameters[4].Value = (int)append.Status!.Value;
+            advance.Parameters[5].Value = ToDb(append.WakeAt);
+            advance.Parameters[6].Value = (object?)append.WaitingFor ?? DBNull.Value;
         }
 
-        var actual = reader.GetInt64(0);
-        var epoch = reader.GetInt64(1);
-        if (append.LeaseEpoch is { } held && held != epoch)
-        {
-            return new LeaseLostException(append.RunId, held, epoch);
-        }
-
-        return new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
+        advance.ExecuteNonQuery();
     }
 
     private readonly record struct EncodedEntry(byte[] Data, long Crc);

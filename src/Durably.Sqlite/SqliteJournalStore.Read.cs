@@ -124,41 +124,49 @@ public sealed partial class SqliteJournalStore
         return ReadSql<IReadOnlyList<JournalEntry>>(connection =>
         {
             long runKey, nextSequence;
+            object link;
             using (var find = connection.CreateCommand())
             {
-                find.CommandText = "SELECT id, next_seq FROM runs WHERE run_id = $run_id";
+                find.CommandText = "SELECT id, next_seq, last_entry FROM runs WHERE run_id = $run_id";
                 find.Parameters.AddWithValue("$run_id", runId.Value);
                 using var run = find.ExecuteReader();
-                (runKey, nextSequence) = run.Read() ? (run.GetInt64(0), run.GetInt64(1)) : throw new RunNotFoundException(runId);
+                (runKey, nextSequence, link) = run.Read() ? (run.GetInt64(0), run.GetInt64(1), run.GetValue(2)) : throw new RunNotFoundException(runId);
             }
 
+            // Follow the links from the last entry back to fromSequence; every step must be this run's previous entry.
+            var entries = new List<JournalEntry>((int)Math.Clamp(nextSequence - fromSequence, 0, 1024));
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT seq, data, crc FROM entries WHERE run = $run AND seq >= $from ORDER BY seq";
-            command.Parameters.AddWithValue("$run", runKey);
-            command.Parameters.AddWithValue("$from", fromSequence);
-            using var reader = command.ExecuteReader();
-            var entries = new List<JournalEntry>();
-            var expected = fromSequence;
-            while (reader.Read())
+            command.CommandText = "SELECT run, seq, prev, data, crc FROM entries WHERE id = $id";
+            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            for (var seq = nextSequence - 1; seq >= fromSequence; seq--)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var seq = reader.GetInt64(0);
-                if (seq != expected)
+                if (link is not long key)
                 {
-                    throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' skips from sequence {expected - 1} to {seq}; entries are missing. Restore the file from a backup.") { StoreLocation = Path };
+                    throw Missing(seq);
                 }
 
-                entries.Add(DecodeEntry(Path, runId.Value, seq, reader, 1));
-                expected++;
+                id.Value = key;
+                using var reader = command.ExecuteReader();
+                if (!reader.Read() || reader.GetInt64(0) != runKey || reader.GetInt64(1) != seq)
+                {
+                    throw Missing(seq);
+                }
+
+                entries.Add(DecodeEntry(Path, runId.Value, seq, reader, 3));
+                link = reader.GetValue(2);
             }
 
-            // The run record and the entries are written in one transaction, so they always agree.
-            if (expected != Math.Max(nextSequence, fromSequence))
+            if (fromSequence == 0 && link is not DBNull)
             {
-                throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' ends at sequence {expected - 1} but its run record says it has {nextSequence} entries; entries are missing. Restore the file from a backup.") { StoreLocation = Path };
+                throw new JournalCorruptedException($"The first entry of run '{runId}' in '{Path}' links to an earlier one; the journal is damaged. Restore the file from a backup.") { StoreLocation = Path };
             }
 
+            entries.Reverse();
             return entries;
+
+            JournalCorruptedException Missing(long seq)
+                => new($"Entry {seq} of run '{runId}' in the journal file '{Path}' is missing (its run record says the journal has {nextSequence} entries). The file is damaged; restore it from a backup.") { StoreLocation = Path };
         });
     }
 

@@ -15,6 +15,11 @@ internal static class SqliteSchema
 
     private static readonly string[] Tables = ["runs", "entries", "signals"];
 
+    // Entries are stored in insertion order, each linked to the previous entry of its run, and the run row
+    // (rewritten by every append anyway) points at its last entry. A group commit appends to many runs at
+    // once: clustering entries by run, or indexing them by (run, seq), would dirty one page per run per
+    // commit, each a 4 KiB WAL frame to write and sync; this layout dirties the table's last pages and the
+    // run rows only. Reading a run's journal follows the links back, one rowid lookup per entry.
     private const string CreateSql = """
         CREATE TABLE runs(
             id INTEGER PRIMARY KEY,
@@ -24,6 +29,7 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL,
             next_seq INTEGER NOT NULL,
+            last_entry INTEGER,
             wake_at INTEGER,
             waiting_for TEXT,
             lease_owner TEXT,
@@ -32,11 +38,12 @@ internal static class SqliteSchema
         CREATE INDEX runs_active ON runs(status, wake_at) WHERE status < 3;
         CREATE INDEX runs_workflow ON runs(workflow, id);
         CREATE TABLE entries(
+            id INTEGER PRIMARY KEY,
             run INTEGER NOT NULL,
             seq INTEGER NOT NULL,
+            prev INTEGER,
             data BLOB NOT NULL,
-            crc INTEGER NOT NULL,
-            PRIMARY KEY(run, seq)) WITHOUT ROWID;
+            crc INTEGER NOT NULL);
         CREATE TABLE signals(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             run INTEGER NOT NULL,
@@ -125,8 +132,8 @@ internal static class SqliteSchema
         }
     }
 
-    // Walks the newest end of every table and of the run-id index, and checks the newest run's last entry
-    // against its checksum. This costs a few page reads whatever the file's size; damage elsewhere is found
+    // Walks the newest end of every table and of the run-id index every append uses, and checks the newest
+    // entry against its checksum. This costs a few page reads whatever the file's size; damage elsewhere is found
     // by the read that touches it ('durably journal verify' checks everything).
     private static void Probe(SqliteConnection connection, string path)
     {
@@ -134,7 +141,7 @@ internal static class SqliteSchema
         _ = Scalar(connection, "SELECT max(run_id) FROM runs");
         _ = Scalar(connection, "SELECT max(id) FROM signals");
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT e.seq, e.data, e.crc, r.run_id FROM entries e LEFT JOIN runs r ON r.id = e.run ORDER BY e.run DESC, e.seq DESC LIMIT 1";
+        command.CommandText = "SELECT e.seq, e.data, e.crc, r.run_id FROM entries e LEFT JOIN runs r ON r.id = e.run ORDER BY e.id DESC LIMIT 1";
         using var reader = command.ExecuteReader();
         if (reader.Read())
         {

@@ -139,7 +139,7 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(StorePath));
     }
 
-    public static TheoryData<string> EntryDamages() => ["random-bytes", "cut-in-half", "one-letter-changed", "other-entry", "text-instead-of-blob", "row-deleted", "last-row-deleted"];
+    public static TheoryData<string> EntryDamages() => ["random-bytes", "cut-in-half", "one-letter-changed", "other-entry", "text-instead-of-blob", "row-deleted", "last-row-deleted", "link-changed"];
 
     [Theory]
     [MemberData(nameof(EntryDamages))]
@@ -159,6 +159,7 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
                 "other-entry" => "UPDATE entries SET data = (SELECT data FROM entries e WHERE e.run = entries.run AND e.seq = entries.seq + 1)",
                 "text-instead-of-blob" => "UPDATE entries SET data = CAST(data AS TEXT)",
                 "row-deleted" or "last-row-deleted" => "DELETE FROM entries",
+                "link-changed" => "UPDATE entries SET prev = (SELECT max(id) FROM entries)",
                 _ => throw new ArgumentOutOfRangeException(nameof(damage)),
             };
             using var command = connection.CreateCommand();
