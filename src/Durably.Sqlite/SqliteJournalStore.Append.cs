@@ -1,5 +1,6 @@
 using Durably.Journal;
 using Durably.Storage;
+using SQLitePCL;
 
 namespace Durably.Sqlite;
 
@@ -13,14 +14,15 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
 
         // Serialize on the caller's thread so the single writer only does I/O.
-        var encoded = new byte[appends.Count][][];
+        var encoded = new EncodedEntry[appends.Count][];
         for (var i = 0; i < appends.Count; i++)
         {
             var entries = appends[i].Entries;
-            var bytes = new byte[entries.Count][];
+            var bytes = new EncodedEntry[entries.Count];
             for (var j = 0; j < entries.Count; j++)
             {
-                bytes[j] = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                var data = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                bytes[j] = new EncodedEntry(data, Checksum.Compute(data));
             }
 
             encoded[i] = bytes;
@@ -30,12 +32,50 @@ public sealed partial class SqliteJournalStore
         return new ValueTask(Enqueue(new AppendItem(appends, encoded)));
     }
 
-    private void ApplyAppend(RunAppend append, byte[][] entries, long now)
+    // Runs on the writer thread inside its write transaction, so the checks and the writes are atomic.
+    // Plain single-row statements only: RETURNING and upserts would make SQLite keep a statement journal
+    // for every append, which costs more than the writes themselves.
+    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, long now)
     {
         var s = _statements;
+        var find = s.FindRun;
+        find.Parameters[0].Value = append.RunId.Value;
         long runKey;
+        object previous;
+        using (var run = find.ExecuteReader())
+        {
+            if (!run.Read())
+            {
+                if (append.ExpectedSequence != 0)
+                {
+                    throw new RunNotFoundException(append.RunId);
+                }
+
+                runKey = -1;
+                previous = DBNull.Value;
+            }
+            else
+            {
+                runKey = run.GetInt64(0);
+                var actual = run.GetInt64(1);
+                var epoch = run.GetInt64(2);
+                if (append.LeaseEpoch is { } held && held != epoch && append.ExpectedSequence != 0)
+                {
+                    throw new LeaseLostException(append.RunId, held, epoch);
+                }
+
+                // Sequence 0 for an existing run is a duplicate start: the run id deduplicates.
+                if (append.ExpectedSequence == 0 || actual != append.ExpectedSequence)
+                {
+                    throw new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
+                }
+
+                previous = run.GetValue(3);
+            }
+        }
+
         var next = append.ExpectedSequence + entries.Length;
-        if (append.ExpectedSequence == 0)
+        if (runKey < 0)
         {
             var started = (RunStarted)append.Entries[0];
             var insert = s.InsertRun;
@@ -46,32 +86,8 @@ public sealed partial class SqliteJournalStore
             insert.Parameters[4].Value = next;
             insert.Parameters[5].Value = append.Status is null ? DBNull.Value : ToDb(append.WakeAt);
             insert.Parameters[6].Value = append.Status is null ? DBNull.Value : (object?)append.StatusDetail ?? DBNull.Value;
-            var id = insert.ExecuteScalar();
-            if (id is null)
-            {
-                throw Conflict(append);
-            }
-
-            runKey = (long)id;
-        }
-        else
-        {
-            var advance = s.AdvanceRun;
-            advance.Parameters[0].Value = append.RunId.Value;
-            advance.Parameters[1].Value = next;
-            advance.Parameters[2].Value = now;
-            advance.Parameters[3].Value = append.Status is { } status ? (int)status : DBNull.Value;
-            advance.Parameters[4].Value = ToDb(append.WakeAt);
-            advance.Parameters[5].Value = (object?)append.StatusDetail ?? DBNull.Value;
-            advance.Parameters[6].Value = append.ExpectedSequence;
-            advance.Parameters[7].Value = append.LeaseEpoch is { } epoch ? epoch : DBNull.Value;
-            var id = advance.ExecuteScalar();
-            if (id is null)
-            {
-                throw Conflict(append);
-            }
-
-            runKey = (long)id;
+            insert.ExecuteNonQuery();
+            runKey = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
 
         var insertEntry = s.InsertEntry;
@@ -79,34 +95,34 @@ public sealed partial class SqliteJournalStore
         {
             insertEntry.Parameters[0].Value = runKey;
             insertEntry.Parameters[1].Value = append.ExpectedSequence + i;
-            insertEntry.Parameters[2].Value = entries[i];
+            insertEntry.Parameters[2].Value = previous;
+            insertEntry.Parameters[3].Value = entries[i].Data;
+            insertEntry.Parameters[4].Value = entries[i].Crc;
             insertEntry.ExecuteNonQuery();
+            previous = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
+
+        // A new run's status was set by its insert.
+        var advance = append.Status is not null && append.ExpectedSequence != 0 ? s.AdvanceRunWithStatus : s.AdvanceRun;
+        advance.Parameters[0].Value = runKey;
+        advance.Parameters[1].Value = next;
+        advance.Parameters[2].Value = now;
+        advance.Parameters[3].Value = previous;
+        if (advance == s.AdvanceRunWithStatus)
+        {
+            advance.Parameters[4].Value = (int)append.Status!.Value;
+            advance.Parameters[5].Value = ToDb(append.WakeAt);
+            advance.Parameters[6].Value = (object?)append.StatusDetail ?? DBNull.Value;
+        }
+
+        advance.ExecuteNonQuery();
     }
 
-    private DurablyException Conflict(RunAppend append)
-    {
-        var diagnose = _statements.Diagnose;
-        diagnose.Parameters[0].Value = append.RunId.Value;
-        using var reader = diagnose.ExecuteReader();
-        if (!reader.Read())
-        {
-            return new RunNotFoundException(append.RunId);
-        }
-
-        var actual = reader.GetInt64(0);
-        var epoch = reader.GetInt64(1);
-        if (append.LeaseEpoch is { } held && held != epoch)
-        {
-            return new LeaseLostException(append.RunId, held, epoch);
-        }
-
-        return new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
-    }
+    private readonly record struct EncodedEntry(byte[] Data, long Crc);
 
     private static object ToDb(DateTimeOffset? value) => value is { } v ? v.ToUnixTimeMilliseconds() : DBNull.Value;
 
-    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, byte[][][] encoded) : WriteItem
+    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded) : WriteItem
     {
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -88,14 +88,25 @@ public sealed partial class SqliteJournalStore
         {
             var runKey = FindRunKey(connection, runId);
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at FROM signals WHERE run = $run AND id > $after ORDER BY id";
+            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = $run AND id > $after ORDER BY id";
             command.Parameters.AddWithValue("$run", runKey);
             command.Parameters.AddWithValue("$after", afterSignalId);
             using var reader = command.ExecuteReader();
             var signals = new List<DeliveredSignal>();
             while (reader.Read())
             {
-                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), (byte[])reader.GetValue(3));
+                Payload? payload = null;
+                if (!reader.IsDBNull(3))
+                {
+                    var bytes = (byte[])reader.GetValue(3);
+                    if (reader.IsDBNull(6) || reader.GetInt64(6) != Checksum.Compute(bytes))
+                    {
+                        throw new JournalCorruptedException($"The payload of signal {reader.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
+                    }
+
+                    payload = Payload.Trusted(reader.GetString(2), bytes);
+                }
+
                 signals.Add(new DeliveredSignal(
                     reader.GetInt64(0),
                     reader.GetString(1),
@@ -112,45 +123,93 @@ public sealed partial class SqliteJournalStore
     {
         return ReadSql<IReadOnlyList<JournalEntry>>(connection =>
         {
-            var runKey = FindRunKey(connection, runId);
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT seq, data FROM entries WHERE run = $run AND seq >= $from ORDER BY seq";
-            command.Parameters.AddWithValue("$run", runKey);
-            command.Parameters.AddWithValue("$from", fromSequence);
-            using var reader = command.ExecuteReader();
-            var entries = new List<JournalEntry>();
-            var expected = fromSequence;
-            while (reader.Read())
+            long runKey, nextSequence;
+            object link;
+            using (var find = connection.CreateCommand())
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var seq = reader.GetInt64(0);
-                if (seq != expected)
-                {
-                    throw new JournalCorruptedException($"The journal of run '{runId}' in '{Path}' skips from sequence {expected - 1} to {seq}; entries are missing. Run 'durably journal verify'.") { StoreLocation = Path };
-                }
-
-                var data = (byte[])reader.GetValue(1);
-                try
-                {
-                    entries.Add(JournalSerializer.Deserialize(data));
-                }
-                catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-                {
-                    throw new JournalCorruptedException($"Entry {seq} of run '{runId}' in '{Path}' cannot be read: {ex.Message}", ex) { StoreLocation = Path };
-                }
-
-                expected++;
+                find.CommandText = "SELECT id, next_seq, last_entry FROM runs WHERE run_id = $run_id";
+                find.Parameters.AddWithValue("$run_id", runId.Value);
+                using var run = find.ExecuteReader();
+                (runKey, nextSequence, link) = run.Read() ? (run.GetInt64(0), run.GetInt64(1), run.GetValue(2)) : throw new RunNotFoundException(runId);
             }
 
+            // Follow the links from the last entry back to fromSequence; every step must be this run's previous entry.
+            var entries = new List<JournalEntry>((int)Math.Clamp(nextSequence - fromSequence, 0, 1024));
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT run, seq, prev, data, crc FROM entries WHERE id = $id";
+            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            for (var seq = nextSequence - 1; seq >= fromSequence; seq--)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (link is not long key)
+                {
+                    throw Missing(seq);
+                }
+
+                id.Value = key;
+                using var reader = command.ExecuteReader();
+                if (!reader.Read() || reader.GetInt64(0) != runKey || reader.GetInt64(1) != seq)
+                {
+                    throw Missing(seq);
+                }
+
+                entries.Add(DecodeEntry(Path, runId.Value, seq, reader, 3));
+                link = reader.GetValue(2);
+            }
+
+            if (fromSequence == 0 && link is not DBNull)
+            {
+                throw new JournalCorruptedException($"The first entry of run '{runId}' in '{Path}' links to an earlier one; the journal is damaged. Restore the file from a backup.") { StoreLocation = Path };
+            }
+
+            entries.Reverse();
             return entries;
+
+            JournalCorruptedException Missing(long seq)
+                => new($"Entry {seq} of run '{runId}' in the journal file '{Path}' is missing (its run record says the journal has {nextSequence} entries). The file is damaged; restore it from a backup.") { StoreLocation = Path };
         });
     }
 
+    // Checks one stored entry (columns: data, crc) against its checksum and position, then deserializes it.
+    internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
+    {
+        if (reader.GetValue(column) is not byte[] data)
+        {
+            throw Damaged($"is stored as {reader.GetFieldType(column).Name}, not as bytes");
+        }
+
+        if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
+        {
+            throw Damaged("does not match its checksum: its bytes were changed after it was written");
+        }
+
+        JournalEntry entry;
+        try
+        {
+            entry = JournalSerializer.Deserialize(data);
+        }
+        catch (JournalFormatException ex) when (ex.FormatVersion == 0)
+        {
+            throw Damaged(ex.Message, ex);
+        }
+        catch (JournalFormatException ex)
+        {
+            throw new JournalFormatException($"Entry {seq} of run '{runId}' in '{path}': {ex.Message}", ex) { FormatVersion = ex.FormatVersion };
+        }
+
+        return entry.Sequence == seq ? entry : throw Damaged($"says it is entry {entry.Sequence}");
+
+        JournalCorruptedException Damaged(string reason, Exception? inner = null)
+            => new($"Entry {seq} of run '{runId}' in the journal file '{path}' {reason.TrimEnd('.')}. The file is damaged; restore it from a backup.", inner) { StoreLocation = path };
+    }
+
+    // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.
     private T ReadSql<T>(Func<SqliteConnection, T> read)
     {
         using var connection = OpenReader();
         try
         {
+            using var transaction = connection.BeginTransaction(deferred: true);
             return read(connection);
         }
         catch (SqliteException ex)

@@ -23,11 +23,12 @@ public sealed partial class SqliteJournalStore
             }
 
             using var insert = store._writer.CreateCommand();
-            insert.CommandText = "INSERT INTO signals(run, name, encoding, payload, sender, delivered_at) VALUES($run, $name, $encoding, $payload, $sender, $now) RETURNING id";
+            insert.CommandText = "INSERT INTO signals(run, name, encoding, payload, crc, sender, delivered_at) VALUES($run, $name, $encoding, $payload, $crc, $sender, $now) RETURNING id";
             insert.Parameters.AddWithValue("$run", runKey);
             insert.Parameters.AddWithValue("$name", signal.Name);
             insert.Parameters.AddWithValue("$encoding", (object?)signal.Payload?.Encoding ?? DBNull.Value);
             insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.UnsafeBytes) : DBNull.Value);
             insert.Parameters.AddWithValue("$sender", (object?)signal.Sender ?? DBNull.Value);
             insert.Parameters.AddWithValue("$now", now);
             var id = (long)insert.ExecuteScalar()!;

@@ -68,7 +68,7 @@ public sealed partial class SqliteJournalStore
         var done = new List<WriteItem>(batch.Count);
         try
         {
-            SqliteSchema.Execute(_writer, "BEGIN IMMEDIATE");
+            _statements.Begin.ExecuteNonQuery();
         }
         catch (SqliteException ex)
         {
@@ -137,7 +137,7 @@ public sealed partial class SqliteJournalStore
 
         try
         {
-            SqliteSchema.Execute(_writer, "COMMIT");
+            _statements.Commit.ExecuteNonQuery();
         }
         catch (SqliteException ex)
         {
@@ -199,38 +199,45 @@ public sealed partial class SqliteJournalStore
     {
         public Statements(SqliteConnection connection)
         {
+            Begin = Prepare(connection, "BEGIN IMMEDIATE");
+            Commit = Prepare(connection, "COMMIT");
+            FindRun = Prepare(connection, "SELECT id, next_seq, lease_epoch, last_entry FROM runs WHERE run_id = $run_id", "$run_id");
             InsertRun = Prepare(connection, """
                 INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
                 VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $detail)
-                ON CONFLICT(run_id) DO NOTHING RETURNING id
                 """, "$run_id", "$workflow", "$status", "$now", "$next", "$wake", "$detail");
-            AdvanceRun = Prepare(connection, """
-                UPDATE runs SET next_seq = $next, updated_at = $now,
-                    status = coalesce($status, status),
-                    wake_at = CASE WHEN $status IS NULL THEN wake_at ELSE $wake END,
-                    status_detail = CASE WHEN $status IS NULL THEN status_detail ELSE $detail END,
+            AdvanceRun = Prepare(connection, "UPDATE runs SET next_seq = $next, updated_at = $now, last_entry = $last WHERE id = $id", "$id", "$next", "$now", "$last");
+            AdvanceRunWithStatus = Prepare(connection, """
+                UPDATE runs SET next_seq = $next, updated_at = $now, last_entry = $last, status = $status, wake_at = $wake, status_detail = $detail,
                     lease_owner = CASE WHEN $status >= 3 THEN NULL ELSE lease_owner END,
                     lease_expires_at = CASE WHEN $status >= 3 THEN NULL ELSE lease_expires_at END
-                WHERE run_id = $run_id AND next_seq = $expected AND ($epoch IS NULL OR lease_epoch = $epoch)
-                RETURNING id
-                """, "$run_id", "$next", "$now", "$status", "$wake", "$detail", "$expected", "$epoch");
-            Diagnose = Prepare(connection, "SELECT next_seq, lease_epoch FROM runs WHERE run_id = $run_id", "$run_id");
-            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, data) VALUES($run, $seq, $data)", "$run", "$seq", "$data");
+                WHERE id = $id
+                """, "$id", "$next", "$now", "$last", "$status", "$wake", "$detail");
+            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, prev, data, crc) VALUES($run, $seq, $prev, $data, $crc)", "$run", "$seq", "$prev", "$data", "$crc");
         }
+
+        public SqliteCommand Begin { get; }
+
+        public SqliteCommand Commit { get; }
+
+        public SqliteCommand FindRun { get; }
 
         public SqliteCommand InsertRun { get; }
 
         public SqliteCommand AdvanceRun { get; }
 
-        public SqliteCommand Diagnose { get; }
+        public SqliteCommand AdvanceRunWithStatus { get; }
 
         public SqliteCommand InsertEntry { get; }
 
         public void Dispose()
         {
+            Begin.Dispose();
+            Commit.Dispose();
+            FindRun.Dispose();
             InsertRun.Dispose();
             AdvanceRun.Dispose();
-            Diagnose.Dispose();
+            AdvanceRunWithStatus.Dispose();
             InsertEntry.Dispose();
         }
 

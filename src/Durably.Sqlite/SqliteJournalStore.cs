@@ -40,8 +40,19 @@ public sealed partial class SqliteJournalStore : IJournalStore
         => OpenAsync(new SqliteJournalStoreOptions { Path = path }, cancellationToken);
 
     /// <summary>Opens (or creates) a journal file, creating its schema or checking that it is a Durably journal this version can read.</summary>
+    /// <remarks>
+    /// <para>Opening checks cheaply for damage, at a cost that does not grow with the file: the SQLite header
+    /// and the Durably marker, schema version and tables; that the file is a whole number of pages when no
+    /// WAL is pending (a cut inside the last page is otherwise read as zeros); the newest end of every table
+    /// and of the run-id index; and the checksum of the newest run's last entry. It does not run SQLite's
+    /// <c>quick_check</c>, which reads the whole file: damage elsewhere is reported by the first read that
+    /// touches it, as a <see cref="JournalCorruptedException"/>. Every entry and signal payload carries a
+    /// CRC-32C checked on each read, so changed bytes are never returned as if they had been written.</para>
+    /// <para>An existing empty file (0 bytes) becomes a new journal when <see cref="SqliteJournalStoreOptions.CreateIfMissing"/>
+    /// is on, and is reported as damaged when it is off, since a journal truncated to nothing looks the same.</para>
+    /// </remarks>
     /// <exception cref="JournalStoreException">The file does not exist and <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off, or cannot be opened.</exception>
-    /// <exception cref="JournalCorruptedException">The file is damaged or is not a Durably journal.</exception>
+    /// <exception cref="JournalCorruptedException">The file is damaged or truncated, is empty while <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off, or is not a Durably journal.</exception>
     /// <exception cref="Journal.JournalFormatException">The file was written by a newer version of Durably.</exception>
     public static Task<SqliteJournalStore> OpenAsync(SqliteJournalStoreOptions options, CancellationToken cancellationToken = default)
     {
@@ -147,8 +158,10 @@ public sealed partial class SqliteJournalStore : IJournalStore
 
     internal static JournalStoreException Translate(SqliteException ex, string path, string action)
     {
-        // Primary result codes: https://www.sqlite.org/rescode.html
-        return (ex.SqliteErrorCode & 0xFF) switch
+        // Result codes: https://www.sqlite.org/rescode.html. A short read means a page lies past the end of
+        // the file: SQLite reports it as an I/O error, but the file was truncated.
+        const int ShortRead = 522;
+        return (ex.SqliteExtendedErrorCode == ShortRead ? 11 : ex.SqliteErrorCode & 0xFF) switch
         {
             11 or 26 => new JournalCorruptedException($"The journal file '{path}' is damaged or is not a SQLite database ({ex.Message.TrimEnd('.')}) while {action}. Run 'durably journal verify' on a copy, and restore it from a backup if it cannot be read.", ex) { StoreLocation = path },
             13 => new StoreFullException($"The disk holding the journal file '{path}' is full while {action}; nothing was written. Free space and retry.", ex) { StoreLocation = path },

@@ -11,7 +11,8 @@ public sealed class SqliteJournalStoreOptions
     /// <summary>Gets how far a commit is synced before an append completes. Default <see cref="SqliteDurability.Full"/>.</summary>
     public SqliteDurability Durability { get; init; } = SqliteDurability.Full;
 
-    /// <summary>Gets a value indicating whether a missing file is created (the default) or reported as an error.</summary>
+    /// <summary>Gets a value indicating whether a missing (or empty) file becomes a new journal (the default) or is reported as an error.</summary>
+    /// <remarks>Turn it off where the journal must already exist, for example in a tool or a restarting host, so that a wrong path or a file truncated to nothing is reported instead of silently starting an empty journal.</remarks>
     public bool CreateIfMissing { get; init; } = true;
 
     /// <summary>Gets the largest serialized journal entry accepted, in bytes. Default 4 MiB.</summary>

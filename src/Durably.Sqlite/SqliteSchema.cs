@@ -13,6 +13,13 @@ internal static class SqliteSchema
 
     public const int SchemaVersion = 1;
 
+    private static readonly string[] Tables = ["runs", "entries", "signals"];
+
+    // Entries are stored in insertion order, each linked to the previous entry of its run, and the run row
+    // (rewritten by every append anyway) points at its last entry. A group commit appends to many runs at
+    // once: clustering entries by run, or indexing them by (run, seq), would dirty one page per run per
+    // commit, each a 4 KiB WAL frame to write and sync; this layout dirties the table's last pages and the
+    // run rows only. Reading a run's journal follows the links back, one rowid lookup per entry.
     private const string CreateSql = """
         CREATE TABLE runs(
             id INTEGER PRIMARY KEY,
@@ -22,6 +29,7 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL,
             next_seq INTEGER NOT NULL,
+            last_entry INTEGER,
             wake_at INTEGER,
             status_detail TEXT,
             lease_owner TEXT,
@@ -30,16 +38,19 @@ internal static class SqliteSchema
         CREATE INDEX runs_active ON runs(status, wake_at) WHERE status < 3;
         CREATE INDEX runs_workflow ON runs(workflow, id);
         CREATE TABLE entries(
+            id INTEGER PRIMARY KEY,
             run INTEGER NOT NULL,
             seq INTEGER NOT NULL,
+            prev INTEGER,
             data BLOB NOT NULL,
-            PRIMARY KEY(run, seq)) WITHOUT ROWID;
+            crc INTEGER NOT NULL);
         CREATE TABLE signals(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             run INTEGER NOT NULL,
             name TEXT NOT NULL,
             encoding TEXT,
             payload BLOB,
+            crc INTEGER,
             sender TEXT,
             delivered_at INTEGER NOT NULL);
         CREATE INDEX signals_run ON signals(run, id);
@@ -47,11 +58,18 @@ internal static class SqliteSchema
 
     public static void Initialize(SqliteConnection connection, string path, SqliteJournalStoreOptions options)
     {
+        // Looked at before SQLite reads the file: reading creates the WAL file when it is missing.
+        var walHasContent = new FileInfo(path + "-wal") is { Exists: true, Length: > 0 };
         Execute(connection, $"PRAGMA busy_timeout={(long)options.BusyTimeout.TotalMilliseconds}");
         var (applicationId, version, tables) = ReadHeader(connection);
         if (applicationId == 0 && tables == 0)
         {
-            Create(connection, path);
+            if (!options.CreateIfMissing)
+            {
+                throw new JournalCorruptedException($"The file '{path}' is empty: it holds no journal. If it was a journal it was truncated; restore it from a backup. To start a new journal in it, open it with CreateIfMissing.") { StoreLocation = path };
+            }
+
+            Create(connection);
             (applicationId, version, _) = ReadHeader(connection);
         }
 
@@ -65,6 +83,12 @@ internal static class SqliteSchema
             throw new JournalFormatException($"The journal file '{path}' has schema version {version}; this version of Durably reads versions up to {SchemaVersion}. Upgrade Durably to open it.") { FormatVersion = (int)version };
         }
 
+        if (!walHasContent)
+        {
+            CheckLength(connection, path);
+        }
+
+        CheckTables(connection, path);
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
@@ -72,9 +96,61 @@ internal static class SqliteSchema
         }
 
         Execute(connection, options.Durability == SqliteDurability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        Probe(connection, path);
     }
 
-    private static void Create(SqliteConnection connection, string path)
+    // SQLite itself rejects a file shorter than the page count in its header, but rounds a partial last
+    // page up and reads the missing bytes as zeros. A database file is always a whole number of pages,
+    // except while a checkpoint copies pages from the WAL, which is why this only runs when the WAL is empty.
+    private static void CheckLength(SqliteConnection connection, string path)
+    {
+        var pageSize = long.Parse(Scalar(connection, "PRAGMA page_size") ?? "0", CultureInfo.InvariantCulture);
+        var length = new FileInfo(path).Length;
+        if (pageSize > 0 && length % pageSize != 0)
+        {
+            throw new JournalCorruptedException($"The journal file '{path}' is {length} bytes, not a whole number of {pageSize}-byte pages: it was truncated or only partly copied. Restore it from a backup.") { StoreLocation = path };
+        }
+    }
+
+    private static void CheckTables(SqliteConnection connection, string path)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        var missing = Tables.Where(t => !present.Contains(t)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new JournalCorruptedException($"The journal file '{path}' has the Durably marker but lacks the table(s) {string.Join(", ", missing)}: it is damaged. Restore it from a backup.") { StoreLocation = path };
+        }
+    }
+
+    // Walks the newest end of every table and of the run-id index every append uses, and checks the newest
+    // entry against its checksum. This costs a few page reads whatever the file's size; damage elsewhere is found
+    // by the read that touches it ('durably journal verify' checks everything).
+    private static void Probe(SqliteConnection connection, string path)
+    {
+        _ = Scalar(connection, "SELECT max(id) FROM runs");
+        _ = Scalar(connection, "SELECT max(run_id) FROM runs");
+        _ = Scalar(connection, "SELECT max(id) FROM signals");
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT e.seq, e.data, e.crc, r.run_id FROM entries e LEFT JOIN runs r ON r.id = e.run ORDER BY e.id DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        if (reader.Read())
+        {
+            var runId = reader.IsDBNull(3) ? throw new JournalCorruptedException($"The journal file '{path}' holds entries of a run that is not in its run table: it is damaged. Restore it from a backup.") { StoreLocation = path } : reader.GetString(3);
+            _ = SqliteJournalStore.DecodeEntry(path, runId, reader.GetInt64(0), reader, 1);
+        }
+    }
+
+    private static void Create(SqliteConnection connection)
     {
         Execute(connection, "BEGIN IMMEDIATE");
         try
@@ -95,8 +171,6 @@ internal static class SqliteSchema
             TryRollback(connection);
             throw;
         }
-
-        _ = path;
     }
 
     private static (long ApplicationId, long Version, long Tables) ReadHeader(SqliteConnection connection)

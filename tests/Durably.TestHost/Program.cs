@@ -1,41 +1,41 @@
 using System.Globalization;
+using System.Text;
 using Durably;
 using Durably.Journal;
 using Durably.Sqlite;
 using Durably.Storage;
+using Durably.TestHost;
 
-// Commands used by the crash tests. Every line written to stdout is flushed at once, so that a
-// parent that kills this process knows exactly what was acknowledged before the kill.
+// Commands used by the crash and cross-process tests. Every line written to stdout is flushed at
+// once, so that a parent that kills this process knows exactly what was acknowledged before the kill.
 var output = Console.Out;
 return args switch
 {
     ["append-loop", var path, var runs, var seed] => await AppendLoopAsync(path, int.Parse(runs, CultureInfo.InvariantCulture), int.Parse(seed, CultureInfo.InvariantCulture)),
     ["deliver-signal", var path, var runId, var name, var json] => await DeliverSignalAsync(path, runId, name, json),
     ["workflow", var path, var runId, var ledger, var crashAfter] => await WorkflowCommand.RunAsync(path, runId, ledger, int.Parse(crashAfter, CultureInfo.InvariantCulture)),
+    ["read", var path, var runId] => await ReadAsync(path, runId),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | workflow PATH RUN LEDGER CRASH_AFTER_STEP");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP");
     return 2;
 }
 
+// Appends to RUNS runs concurrently, each sequentially and forever, printing 'ack RUN SEQ' after each
+// append completes (is durable). The entries are CrashWorkload's, so the parent can recompute them.
 async Task<int> AppendLoopAsync(string path, int runs, int seed)
 {
     await using var store = await SqliteJournalStore.OpenAsync(path);
     var gate = new Lock();
     await Task.WhenAll(Enumerable.Range(0, runs).Select(r => Task.Run(async () =>
     {
-        var random = new Random(seed * 1000 + r);
-        var runId = new RunId($"crash-{seed}-{r}");
-        await store.AppendAsync(new RunAppend(runId, 0, [new RunStarted { Sequence = 0, Timestamp = DateTimeOffset.UtcNow, Workflow = "crash" }]));
-        Ack(runId, 0);
-        for (long seq = 1; ; seq++)
+        var runId = CrashWorkload.RunIdOf(seed, r);
+        for (long seq = 0; ; seq++)
         {
-            // Sizes from a few bytes to tens of kilobytes, so commits span several pages.
-            var text = new string((char)('a' + (seq % 26)), random.Next(1, 40_000));
-            await store.AppendAsync(new RunAppend(runId, seq, [new StepCompleted { Sequence = seq, Timestamp = DateTimeOffset.UtcNow, Step = (int)seq, Result = Payload.FromValue(text) }]));
+            await store.AppendAsync(new RunAppend(runId, seq, [CrashWorkload.EntryAt(seed, r, seq)]));
             Ack(runId, seq);
         }
     })));
@@ -56,5 +56,18 @@ static async Task<int> DeliverSignalAsync(string path, string runId, string name
     await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = path, CreateIfMissing = false });
     var signal = await store.DeliverSignalAsync(new RunId(runId), new SignalMessage(name, Payload.FromJson(json), "child-process"));
     Console.WriteLine(signal.SignalId.ToString(CultureInfo.InvariantCulture));
+    return 0;
+}
+
+// Prints the run's journal as read through the store, one serialized entry per line.
+async Task<int> ReadAsync(string path, string runId)
+{
+    await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = path, CreateIfMissing = false });
+    foreach (var entry in await store.ReadAsync(new RunId(runId)))
+    {
+        output.WriteLine(Encoding.UTF8.GetString(JournalSerializer.Serialize(entry)));
+    }
+
+    output.Flush();
     return 0;
 }
