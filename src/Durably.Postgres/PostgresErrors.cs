@@ -51,6 +51,10 @@ internal static class PostgresErrors
 
     public static bool IsConnectionFailure(Exception ex) => ex is NpgsqlException or IOException or SocketException or TimeoutException;
 
+    // The connection is gone (not merely a statement that failed on a live connection).
+    public static bool IsLostConnection(Exception ex)
+        => ex is not PostgresException pg || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal);
+
     private static T? FindInner<T>(Exception ex)
         where T : Exception
     {

@@ -64,7 +64,11 @@ public sealed partial class PostgresJournalStore
         }
         catch (TimeoutException)
         {
-            return false;
+            // A notification may have completed the wait just as it timed out.
+            lock (_wakeGate)
+            {
+                return wake.IsCompleted;
+            }
         }
         finally
         {

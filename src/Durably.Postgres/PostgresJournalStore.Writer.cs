@@ -131,6 +131,7 @@ public sealed partial class PostgresJournalStore
                 // The COMMIT was in the batch: it may have happened. Find out before answering.
                 var backend = _backend;
                 await DropConnectionAsync().ConfigureAwait(false);
+                _dataSource.Clear();
                 return await ResolveInDoubtAsync(items, ex, backend).ConfigureAwait(false);
             }
 

@@ -169,8 +169,14 @@ public sealed partial class PostgresJournalStore : IJournalStore
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             return await work(connection).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (PostgresErrors.IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
+            if (PostgresErrors.IsLostConnection(ex))
+            {
+                // After a server restart every idle pooled connection is dead; let the next call open a fresh one.
+                _dataSource.Clear();
+            }
+
             throw Translate(ex, action);
         }
     }

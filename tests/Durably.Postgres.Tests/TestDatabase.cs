@@ -20,9 +20,9 @@ internal sealed class TestDatabase : IAsyncDisposable
         ? value
         : throw new InvalidOperationException($"{Variable} is not set, so the PostgreSQL tests have no server. Run them through the script that starts a throwaway server: scripts/with-postgres.sh dotnet test tests/Durably.Postgres.Tests");
 
-    public PostgresJournalStoreOptions Options(PostgresSchemaMode mode = PostgresSchemaMode.CreateOrUpdate, string? applicationName = null) => new()
+    public PostgresJournalStoreOptions Options(PostgresSchemaMode mode = PostgresSchemaMode.CreateOrUpdate, string? connectionString = null) => new()
     {
-        ConnectionString = applicationName is null ? ConnectionString : new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName }.ConnectionString,
+        ConnectionString = connectionString ?? ConnectionString,
         Schema = Schema,
         SchemaMode = mode,
     };
