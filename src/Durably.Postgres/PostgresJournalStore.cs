@@ -149,6 +149,9 @@ public sealed partial class PostgresJournalStore : IJournalStore
             await listener.ConfigureAwait(false);
         }
 
+        // Let workers blocked in WaitForWakeupAsync return now; their next call finds the store disposed.
+        Wake();
+
         _stopping.Dispose();
         if (_ownsDataSource)
         {

@@ -60,6 +60,37 @@ public sealed class PostgresLeaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_TwoWorkersStartTheSameRunAtOnce_OneWinsAndTheOtherGetsConcurrency()
+    {
+        var application = "durably-start-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker1 = await PostgresJournalStore.OpenAsync(_database.Options(connectionString: new Npgsql.NpgsqlConnectionStringBuilder(TestDatabase.ConnectionString) { ApplicationName = application }.ConnectionString));
+        await using var worker2 = await _database.OpenStoreAsync();
+        var id = TestDatabase.NewId();
+
+        // worker1's new row is in the unique index, uncommitted, while its transaction sleeps in a trigger.
+        var s = _database.Schema;
+        await _database.ExecuteAsync($"""
+            CREATE SEQUENCE {s}.holds;
+            CREATE FUNCTION {s}.hold() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('{s}.holds') = 1 THEN PERFORM pg_sleep(0.5); END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER hold AFTER INSERT ON {s}.runs FOR EACH ROW EXECUTE FUNCTION {s}.hold();
+            """);
+        var first = worker1.AppendAsync(TestDatabase.Start(id)).AsTask();
+        await WaitForSleepAsync(application);
+
+        // worker2's insert waits for worker1's transaction, then meets a unique violation; retried, it must be
+        // reported as the run existing already, not as a store failure.
+        var second = await Assert.ThrowsAsync<JournalConcurrencyException>(() => worker2.AppendAsync(TestDatabase.Start(id)).AsTask());
+        await first;
+
+        Assert.Equal(0, second.ExpectedSequence);
+        Assert.Single(await worker2.ReadAsync(id));
+    }
+
+    [Fact]
     public async Task ClaimRuns_TwoWorkersAtOnce_ClaimEachRunOnce()
     {
         await using var worker1 = await _database.OpenStoreAsync();
@@ -105,6 +136,25 @@ public sealed class PostgresLeaseTests : IAsyncLifetime
         }
 
         throw new TimeoutException("The lease never lapsed.");
+    }
+
+    private static async Task WaitForSleepAsync(string application)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var connection = await TestDatabase.ConnectAsync();
+            await using var find = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep'", connection);
+            find.Parameters.Add(new Npgsql.NpgsqlParameter { Value = application });
+            if ((long)(await find.ExecuteScalarAsync())! > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("worker1's transaction never reached the trigger.");
     }
 
     private static async Task<Exception?> Outcome(ValueTask append)
