@@ -1,7 +1,7 @@
 // Durable appends per second on the PostgreSQL store, next to a baseline measured on the same server in the same
 // run: single-row INSERT-and-COMMIT round-trips from one connection (each one a commit the server syncs).
 //
-//   scripts/with-postgres.sh dotnet run -c Release --project bench/Durably.Bench.Postgres [-- --seconds 5 --runs 1,256 --workers 1,3]
+//   scripts/with-postgres.sh dotnet run -c Release --project bench/Durably.Bench.Postgres [-- --seconds 5 --rounds 3 --runs 1,256 --workers 1,3]
 //
 // Each durable scenario starts R runs spread over W store instances (W workers: separate stores with their own
 // connections and writers, in this one process), has each worker lease its runs, and then lets every run append
@@ -26,6 +26,7 @@ if (string.IsNullOrEmpty(connectionString))
 var seconds = double.Parse(Argument("--seconds", "5"), CultureInfo.InvariantCulture);
 var runCounts = Argument("--runs", "1,256").Split(',').Select(int.Parse).ToArray();
 var workerCounts = Argument("--workers", "1,3").Split(',').Select(int.Parse).ToArray();
+var rounds = int.Parse(Argument("--rounds", "3"), CultureInfo.InvariantCulture);
 var measure = TimeSpan.FromSeconds(seconds);
 var warmup = TimeSpan.FromSeconds(1);
 var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -37,24 +38,44 @@ await using (var connection = new NpgsqlConnection(connectionString))
     await using var settings = new NpgsqlCommand("SELECT current_setting('server_version'), current_setting('fsync'), current_setting('synchronous_commit'), current_setting('wal_sync_method')", connection);
     await using var reader = await settings.ExecuteReaderAsync();
     await reader.ReadAsync();
-    Print(new { kind = "environment", server = reader.GetString(0), fsync = reader.GetString(1), synchronousCommit = reader.GetString(2), walSyncMethod = reader.GetString(3), processors = Environment.ProcessorCount, seconds, workersNote = "W workers are W store instances in this one process, each with its own connections and group-commit writer" });
+    Print(new { kind = "environment", server = reader.GetString(0), fsync = reader.GetString(1), synchronousCommit = reader.GetString(2), walSyncMethod = reader.GetString(3), processors = Environment.ProcessorCount, seconds, rounds, workersNote = "W workers are W store instances in this one process, each with its own connections and group-commit writer" });
 }
 
-var baseline = await BaselineAsync(connectionString, 1, warmup, measure);
-Print(new { kind = "baseline-insert-commit", connections = 1, appends = baseline.Count, appendsPerSecond = Math.Round(baseline.Rate), p50Ms = baseline.P50, p99Ms = baseline.P99 });
-var baselineConcurrent = await BaselineAsync(connectionString, 256, warmup, measure);
-Print(new { kind = "baseline-insert-commit", connections = 256, appends = baselineConcurrent.Count, appendsPerSecond = Math.Round(baselineConcurrent.Rate), p50Ms = baselineConcurrent.P50, p99Ms = baselineConcurrent.P99, note = "context only: 256 connections each committing its own row" });
-
-foreach (var runs in runCounts)
+// Other work on the machine changes every rate, so the baseline is measured again in every round, next to the
+// scenarios it is compared with, and the summary gives medians of the per-round ratios.
+var concurrent = await BaselineAsync(connectionString, 256, warmup, measure);
+Print(new { kind = "baseline-insert-commit", connections = 256, appends = concurrent.Count, appendsPerSecond = Math.Round(concurrent.Rate), p50Ms = concurrent.P50, p99Ms = concurrent.P99, note = "context only: 256 connections each committing its own row" });
+var ratios = new Dictionary<(int Runs, int Workers), List<(double Rate, double Ratio)>>();
+var baselines = new List<double>();
+for (var round = 1; round <= rounds; round++)
 {
-    foreach (var workers in workerCounts)
+    var baseline = await BaselineAsync(connectionString, 1, warmup, measure);
+    baselines.Add(baseline.Rate);
+    Print(new { kind = "baseline-insert-commit", round, connections = 1, appends = baseline.Count, appendsPerSecond = Math.Round(baseline.Rate), p50Ms = baseline.P50, p99Ms = baseline.P99 });
+    foreach (var runs in runCounts)
     {
-        var result = await DurableAsync(connectionString, runs, workers, warmup, measure);
-        Print(new { kind = "durable-append", runs, workers, appends = result.Count, appendsPerSecond = Math.Round(result.Rate), p50Ms = result.P50, p99Ms = result.P99, vsBaseline = Math.Round(result.Rate / baseline.Rate, 1) });
+        foreach (var workers in workerCounts)
+        {
+            var result = await DurableAsync(connectionString, runs, workers, warmup, measure);
+            var ratio = result.Rate / baseline.Rate;
+            (ratios.TryGetValue((runs, workers), out var list) ? list : ratios[(runs, workers)] = []).Add((result.Rate, ratio));
+            Print(new { kind = "durable-append", round, runs, workers, appends = result.Count, appendsPerSecond = Math.Round(result.Rate), p50Ms = result.P50, p99Ms = result.P99, vsBaseline = Math.Round(ratio, 1) });
+        }
     }
 }
 
+foreach (var ((runs, workers), list) in ratios)
+{
+    Print(new { kind = "summary", runs, workers, rounds, medianAppendsPerSecond = Math.Round(Median(list.Select(x => x.Rate))), medianBaselinePerSecond = Math.Round(Median(baselines)), medianVsBaseline = Math.Round(Median(list.Select(x => x.Ratio)), 1) });
+}
+
 return 0;
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
 
 string Argument(string name, string fallback)
 {

@@ -125,8 +125,9 @@ public sealed partial class PostgresJournalStore
             {
                 return;
             }
-            catch (Exception ex) when (PostgresErrors.IsConnectionFailure(ex))
+            catch (Exception ex)
             {
+                // Whatever broke the listener, waits fall back to polling until it is back.
                 Log.ListenerLost(_logger, _location, ex);
             }
 

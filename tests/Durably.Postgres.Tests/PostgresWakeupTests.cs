@@ -53,6 +53,24 @@ public sealed class PostgresWakeupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WaitForWakeup_ListenerConnectionKilled_ReconnectsAndWakesAgain()
+    {
+        var application = "durably-listen-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await PostgresJournalStore.OpenAsync(_database.Options(connectionString: new NpgsqlConnectionStringBuilder(TestDatabase.ConnectionString) { ApplicationName = application }.ConnectionString));
+        await using var sender = await _database.OpenStoreAsync();
+        Assert.True(await worker.WaitForWakeupAsync(TimeSpan.FromSeconds(30)));
+
+        var killed = await _database.ScalarAsync<long>("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%') AS k", application);
+
+        // Notifications sent while it was away are lost, so the reconnect itself wakes the worker.
+        Assert.Equal(1, killed);
+        Assert.True(await worker.WaitForWakeupAsync(TimeSpan.FromSeconds(30)));
+        var wait = worker.WaitForWakeupAsync(TimeSpan.FromMinutes(5));
+        await sender.AppendAsync(TestDatabase.Start(TestDatabase.NewId()));
+        Assert.True(await wait);
+    }
+
+    [Fact]
     public async Task WaitForWakeup_NothingHappens_TimesOutAsThePollingFallback()
     {
         await using var worker = await _database.OpenStoreAsync();
