@@ -239,7 +239,10 @@ public abstract class JournalStoreComplianceTests
         await using var store = await CreateStoreAsync();
         var id = NewId();
         await store.AppendAsync(Start(id));
-        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = Ms(10_000_000) }]) { Status = RunStatus.Suspended, WakeAt = Ms(10_000_000), StatusDetail = "signal:approval" });
+
+        // Far in the future by the store's clock, which may be a server's real clock rather than Clock.
+        var farFuture = (await store.GetRunAsync(id))!.UpdatedAt.AddDays(1);
+        await store.AppendAsync(new RunAppend(id, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = farFuture }]) { Status = RunStatus.Suspended, WakeAt = farFuture, StatusDetail = "signal:approval" });
         Assert.Empty(await store.ClaimRunsAsync(new ClaimRequest { Owner = "w1" }));
 
         var first = await store.DeliverSignalAsync(id, new SignalMessage("approval", Payload.FromJson("{\"ok\":true}"), "ana"));

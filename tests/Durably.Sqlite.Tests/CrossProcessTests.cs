@@ -21,7 +21,7 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
         var target = new RunId("waiting-run");
         await using var store = await SqliteJournalStore.OpenAsync(StorePath);
         await store.AppendAsync(new RunAppend(target, 0, [Started(0)]));
-        await store.AppendAsync(new RunAppend(target, 1, [new TimerStarted { Sequence = 1, Timestamp = At(1), Step = 1, DueAt = At(1).AddDays(1), Name = "approval" }]) { Status = RunStatus.Suspended, WakeAt = At(1).AddDays(1), WaitingFor = "signal:approval" });
+        await store.AppendAsync(new RunAppend(target, 1, [new TimerStarted { Sequence = 1, Timestamp = At(1), Step = 1, DueAt = At(1).AddDays(1), Name = "approval" }]) { Status = RunStatus.Suspended, WakeAt = At(1).AddDays(1), StatusDetail = "signal:approval" });
 
         await using var load = new AppendLoad(store, busyRuns);
         var before = load.Acknowledged;

@@ -1,0 +1,101 @@
+using Durably.Journal;
+using Durably.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Durably.Postgres;
+
+public sealed partial class PostgresJournalStore
+{
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <para>In one statement: locks the run, stores the signal, makes a suspended run due now, and sends a
+    /// <c>NOTIFY</c> that reaches workers in <see cref="WaitForWakeupAsync"/> when the transaction commits.</para>
+    /// <para>If the connection drops before the answer arrives, the signal may or may not be stored; delivering it
+    /// again may store it twice, so a workflow should treat signals as at-least-once.</para>
+    /// </remarks>
+    public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
+    {
+        StoreLimits.CheckSignal(signal);
+        if (signal.Payload is not null)
+        {
+            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
+        }
+
+        return RunAsync("delivering a signal", async connection =>
+        {
+            // The run's row lock orders deliveries to one run, so signal ids increase in delivery order, and keeps
+            // a run from finishing between the status check and the insert.
+            await using var deliver = new NpgsqlCommand($"""
+                WITH r AS (
+                    SELECT id, status FROM {_schema}.runs WHERE run_id = $1 FOR NO KEY UPDATE),
+                s AS (
+                    INSERT INTO {_schema}.signals(run, name, encoding, payload, sender, delivered_at)
+                    SELECT id, $2, $3, $4, $5, now() FROM r WHERE status < 3
+                    RETURNING id, delivered_at),
+                woken AS (
+                    UPDATE {_schema}.runs SET wake_at = LEAST(wake_at, now()), updated_at = now()
+                    WHERE id = (SELECT id FROM r) AND status = 2 AND EXISTS (SELECT 1 FROM s)
+                    RETURNING id),
+                notified AS (
+                    SELECT pg_notify($6, $1) FROM s)
+                SELECT r.status, s.id, s.delivered_at, (SELECT count(*) FROM notified), (SELECT count(*) FROM woken)
+                FROM r LEFT JOIN s ON true
+                """, connection);
+            deliver.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = signal.Name });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Encoding ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Sender ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
+            await using var reader = await deliver.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new RunNotFoundException(runId);
+            }
+
+            if (reader.IsDBNull(1))
+            {
+                throw new RunFinishedException(runId, (RunStatus)reader.GetInt16(0));
+            }
+
+            return new DeliveredSignal(reader.GetInt64(1), signal.Name, signal.Payload, signal.Sender, reader.GetFieldValue<DateTimeOffset>(2));
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
+    {
+        return RunAsync<IReadOnlyList<DeliveredSignal>>("reading signals", async connection =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT s.id, s.name, s.encoding, s.payload, s.sender, s.delivered_at
+                FROM {_schema}.runs r LEFT JOIN {_schema}.signals s ON s.run = r.id AND s.id > $2
+                WHERE r.run_id = $1 ORDER BY s.id
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = afterSignalId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var signals = new List<DeliveredSignal>();
+            var exists = false;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                exists = true;
+                if (reader.IsDBNull(0))
+                {
+                    continue;
+                }
+
+                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), reader.GetFieldValue<byte[]>(3));
+                signals.Add(new DeliveredSignal(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    payload,
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.GetFieldValue<DateTimeOffset>(5)));
+            }
+
+            return exists ? signals : throw new RunNotFoundException(runId);
+        }, cancellationToken);
+    }
+}
