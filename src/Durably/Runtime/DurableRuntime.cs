@@ -334,7 +334,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
             case RunCompleted completed:
                 return completed.Result is null ? default! : Options.Codec.Decode<TResult>(completed.Result);
             case RunFailed failed:
-                throw new RunFailedException(run.RunId, run.Status, failed.Error);
+                throw new RunFailedException(run.RunId, run.Status, failed.Error.Unseal(Options.Codec));
             default:
                 var detail = run.StatusDetail is null ? null : new ErrorInfo(typeof(DurablyException).FullName!, run.StatusDetail);
                 throw new RunFailedException(run.RunId, run.Status, detail);
