@@ -68,7 +68,7 @@ internal sealed partial class RunExecution
                 result = await Task.Run(
                     () =>
                     {
-                        RunContext.SetCurrent(null);
+                        RunContext.EnterStepBody(name);
                         return body(stepContext);
                     },
                     CancellationToken.None).ConfigureAwait(false);
@@ -199,7 +199,13 @@ internal sealed partial class RunExecution
                 return (false, default);
 
             case InDoubtPolicy.Reconcile:
-                var reconciliation = await Task.Run(() => options.Reconcile!(NewStepContext(step, name, intent.Attempt)), CancellationToken.None).ConfigureAwait(false);
+                var reconciliation = await Task.Run(
+                    () =>
+                    {
+                        RunContext.EnterStepBody(name);
+                        return options.Reconcile!(NewStepContext(step, name, intent.Attempt));
+                    },
+                    CancellationToken.None).ConfigureAwait(false);
                 if (!reconciliation.Happened)
                 {
                     return (false, default);
