@@ -88,6 +88,12 @@ public sealed class CrashTestReport
                     text.AppendLine(Invariant($"      at step {nd.Step}: the journal holds {nd.Journaled}; the code asked for {nd.Requested}."));
                 }
             }
+
+            if (Points.Any(p => p.NonDeterminism is not null || (!p.OutcomeMatches && p.Note is null && p.Problem is not null)))
+            {
+                text.AppendLine();
+                text.AppendLine("What to look for: " + DeterminismHints.General);
+            }
         }
 
         return text.ToString();

@@ -188,9 +188,8 @@ public sealed class CrashTester
                 Passed = false,
                 Status = run?.Status,
                 NonDeterminism = nd is null ? null : NonDeterminismInfo.From(nd),
-                Problem = nd?.Message is { } message
-                    ? message + " " + DeterminismHints.General
-                    : $"The run never reached this crash point: it {(run?.Status.IsFinished() == true ? $"ended {run.Status}" : $"stopped {run?.Status} ({run?.StatusDetail ?? scenario.Unanswered})")} after writing other entries than the reference run. A second run with the same input takes another path: {DeterminismHints.General}",
+                Problem = nd?.Message
+                    ?? $"The run never reached this crash point: it {(run?.Status.IsFinished() == true ? $"ended {run.Status}" : $"stopped {run?.Status} ({run?.StatusDetail ?? scenario.Unanswered})")} after writing other entries than the reference run. A second run with the same input takes another path.",
             };
         }
 
@@ -231,7 +230,7 @@ public sealed class CrashTester
         var problems = new List<string>();
         if (nd is not null)
         {
-            problems.Add(nd.Message + " " + DeterminismHints.General);
+            problems.Add(nd.Message);
         }
         else if (outcome is null)
         {
@@ -239,8 +238,8 @@ public sealed class CrashTester
         }
         else if (!matches && !failedAsDeclared)
         {
-            var hint = outcome.Status == reference.Status && reference.Status == RunStatus.Completed ? DeterminismHints.ForDifferentResults(reference.Text, outcome.Text) : DeterminismHints.General;
-            problems.Add($"The recovered run ended {outcome.Status} with {DeterminismHints.Shorten(outcome.Text)}; the reference run ended {reference.Status} with {DeterminismHints.Shorten(reference.Text)}. {hint}");
+            var hint = outcome.Status == reference.Status && reference.Status == RunStatus.Completed ? DeterminismHints.ForDifferentResults(reference.Text, outcome.Text) : "";
+            problems.Add($"The recovered run ended {outcome.Status} with {DeterminismHints.Shorten(outcome.Text)}; the reference run ended {reference.Status} with {DeterminismHints.Shorten(reference.Text)}. {hint}".TrimEnd());
         }
 
         foreach (var duplicate in misreconciled)
@@ -281,7 +280,7 @@ public sealed class CrashTester
         Passed = false,
         Status = RunStatus.Failed,
         NonDeterminism = NonDeterminismInfo.From(nd),
-        Problem = nd.Message + " " + DeterminismHints.General,
+        Problem = nd.Message,
     };
 
     private CancellationTokenSource Deadline(CancellationToken cancellationToken)

@@ -12,7 +12,8 @@ internal static class DeterminismHints
         + "Task.Delay (use ctx.SleepAsync), elapsed-time checks, and reads of files, the network, the environment or mutable static state: "
         + "move such work into a step (ctx.StepAsync) so its result is journaled. The Durably.Analyzers package flags the common cases at compile time (DURABLY001-DURABLY004).";
 
-    // Names the first value that differs between two JSON documents and guesses its source.
+    // Names the first value that differs between two JSON documents and guesses its source; empty when it cannot.
+    // The general advice is given once per report, not per difference.
     public static string ForDifferentResults(string expected, string actual)
     {
         try
@@ -21,14 +22,14 @@ internal static class DeterminismHints
             using var b = JsonDocument.Parse(actual);
             if (FirstDifference(a.RootElement, b.RootElement, "$") is { } diff)
             {
-                return $"They first differ at {diff.Path}: {Shorten(diff.Expected)} vs {Shorten(diff.Actual)}. {Guess(diff.Expected, diff.Actual)}";
+                return $"They first differ at {diff.Path}: {Shorten(diff.Expected)} vs {Shorten(diff.Actual)}.{Guess(diff.Expected, diff.Actual)}";
             }
         }
         catch (JsonException)
         {
         }
 
-        return General;
+        return "";
     }
 
     private static string Guess(JsonElement expected, JsonElement actual)
@@ -38,21 +39,21 @@ internal static class DeterminismHints
             var (x, y) = (expected.GetString()!, actual.GetString()!);
             if (ContainsGuid(x) && ContainsGuid(y))
             {
-                return "Both hold a GUID: the workflow probably calls Guid.NewGuid() outside a step; use ctx.NewGuid(), which is the same on every replay. " + General;
+                return " Both hold a GUID: the workflow probably calls Guid.NewGuid() outside a step; use ctx.NewGuid(), which is the same on every replay.";
             }
 
             if (ContainsTime(x) && ContainsTime(y))
             {
-                return "Both hold a time: the workflow probably reads DateTime.UtcNow or DateTime.Now outside a step; use ctx.UtcNow, which is journaled. " + General;
+                return " Both hold a time: the workflow probably reads DateTime.UtcNow or DateTime.Now outside a step; use ctx.UtcNow, which is journaled.";
             }
         }
 
         if (expected.ValueKind == JsonValueKind.Number && actual.ValueKind == JsonValueKind.Number)
         {
-            return "Both are numbers: the workflow may use new Random(), Random.Shared or the clock outside a step; use ctx.Random and ctx.UtcNow. " + General;
+            return " Both are numbers: the workflow may use new Random(), Random.Shared or the clock outside a step; use ctx.Random and ctx.UtcNow.";
         }
 
-        return General;
+        return "";
     }
 
     private static bool ContainsGuid(string text)

@@ -75,6 +75,7 @@ public static class JournalReplayer
                 text.AppendLine(CultureInvariant($"  run '{result.RunId}' ({result.Workflow}), after {result.StepsReplayed} replayed step(s): {result.Message}"));
             }
 
+            text.AppendLine().Append("What to look for: ").AppendLine(DeterminismHints.General);
             throw new XunitException(text.ToString());
         }
     }
@@ -137,7 +138,7 @@ public static class JournalReplayer
 
         if (scenario.Logs.NonDeterminism is { } nd)
         {
-            return Result(ReplayVerdict.Diverged, nd.Message + " " + DeterminismHints.General, NonDeterminismInfo.From(nd));
+            return Result(ReplayVerdict.Diverged, nd.Message, NonDeterminismInfo.From(nd));
         }
 
         var end = terminal is null ? null : $"The journal ends with {Describe(terminal)}";
@@ -146,7 +147,7 @@ public static class JournalReplayer
         {
             return end is null
                 ? Result(ReplayVerdict.ReachedEndOfJournal, $"Replayed every journaled step; then {next}.")
-                : Result(ReplayVerdict.Diverged, $"{end}, but {next}: the code does more than the run did. {DeterminismHints.General}");
+                : Result(ReplayVerdict.Diverged, $"{end}, but {next}: the code does more than the run did.");
         }
 
         if (run is { Status: RunStatus.Suspended })
@@ -176,7 +177,7 @@ public static class JournalReplayer
         }
 
         return Result(ReplayVerdict.Diverged, $"The journal's run ended {expected.Status} with {DeterminismHints.Shorten(expected.Text)}, the replay ends {outcome.Status} with {DeterminismHints.Shorten(outcome.Text)}. "
-            + (expected.Status == outcome.Status && outcome.Status == RunStatus.Completed ? DeterminismHints.ForDifferentResults(expected.Text, outcome.Text) : DeterminismHints.General));
+            + (expected.Status == outcome.Status && outcome.Status == RunStatus.Completed ? DeterminismHints.ForDifferentResults(expected.Text, outcome.Text) : ""));
     }
 
     internal static string Describe(JournalEntry entry) => entry switch

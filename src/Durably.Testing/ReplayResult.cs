@@ -25,7 +25,7 @@ public sealed record ReplayResult
     /// <summary>Gets how the replay ended.</summary>
     public required ReplayVerdict Verdict { get; init; }
 
-    /// <summary>Gets what happened, in words (and for a divergence, what to look for).</summary>
+    /// <summary>Gets what happened, in words: for a divergence, where code and journal part and how.</summary>
     public required string Message { get; init; }
 
     /// <summary>Gets how many journaled steps the code replayed.</summary>

@@ -87,14 +87,22 @@ internal sealed class Scenario : IAsyncDisposable
         }
     }
 
+    // Answers what the suspended run waits for: a signal, an approval, a person for an in-doubt step; failing
+    // that, moves the clock to its wake time (a timer, a retry backoff, a wait's timeout).
     private async Task AnswerAsync(DurableRuntime runtime, RunRecord run)
     {
-        if (run.WakeAt is { } wake && wake > Clock.GetUtcNow())
+        if (!await AnswerWaitsAsync(runtime, run).ConfigureAwait(false) && run.WakeAt is { } wake && wake > Clock.GetUtcNow())
         {
             Clock.SetUtcNow(wake);
-            return;
         }
 
+        // The worker loop waits on the fake clock, which moves only here: tell it the run may be due.
+        runtime.Wake();
+    }
+
+    private async Task<bool> AnswerWaitsAsync(DurableRuntime runtime, RunRecord run)
+    {
+        var answered = false;
         var journal = await Store.ReadAsync(run.RunId, 0, CancellationToken.None).ConfigureAwait(false);
         var ended = journal.Where(e => e is SignalReceived or StepCompleted or StepFailed).Select(StepOf).ToHashSet();
         foreach (var intent in journal.OfType<StepStarted>().GroupBy(s => s.Step).Select(g => g.Last()).Where(s => !_answered.Contains(s.Step)))
@@ -112,14 +120,18 @@ internal sealed class Scenario : IAsyncDisposable
 
                 _answered.Add(intent.Step);
                 await reply.DeliverAsync(runtime, request).ConfigureAwait(false);
+                answered = true;
             }
             else if (intent is { Kind: StepKind.Effect, InDoubt: InDoubtPolicy.AskHuman } && run.StatusDetail?.Contains($"in-doubt: step {intent.Step} ", StringComparison.Ordinal) == true)
             {
                 var resolution = _options.ResolveInDoubt?.Invoke(new InDoubtRequest(run.RunId, intent.Step, intent.Name)) ?? InDoubtResolution.Retry;
                 _answered.Add(intent.Step);
                 await runtime.ResolveInDoubtAsync(run.RunId, intent.Step, resolution, "crash-tester").ConfigureAwait(false);
+                answered = true;
             }
         }
+
+        return answered;
     }
 
     private static int StepOf(JournalEntry entry) => entry switch

@@ -302,6 +302,9 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         _poke.Release();
     }
 
+    // Makes the worker loop look for runnable runs now, for a caller that moved a fake clock past a wake time.
+    internal void Wake() => _poke.Release();
+
     internal void NotifyFinished(RunId runId)
     {
         if (_finishWaiters.TryRemove(runId, out var waiter))

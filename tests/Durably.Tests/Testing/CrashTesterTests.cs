@@ -131,6 +131,29 @@ public sealed class CrashTesterTests
     }
 
     [Fact]
+    public async Task RunAsync_WaitsWithTimeouts_AnsweredSignalArrivesInTimeAndUnansweredOneTimesOutOnTheFakeClock()
+    {
+        static void Register(DurableRuntime runtime) => runtime.Register<int, string>("deadline", async (ctx, _) =>
+        {
+            var answer = await ctx.WaitForSignalAsync<string>("answered", TimeSpan.FromHours(1));
+            try
+            {
+                await ctx.WaitForSignalAsync<string>("silent", TimeSpan.FromDays(2));
+                return "not expected";
+            }
+            catch (TimeoutException)
+            {
+                return $"{answer}, then timed out";
+            }
+        });
+        var options = new CrashTestOptions { Signals = r => r.Name == "answered" ? SignalReply.Send("yes") : null };
+
+        var report = await CrashTester.For("deadline", 0, Register, options).AssertReplaySafeAsync();
+
+        Assert.Equal("\"yes, then timed out\"", report.ReferenceOutcome);
+    }
+
+    [Fact]
     public async Task RunAsync_SignalNobodyAnswers_ThrowsSayingWhichSignalAndWhatToSet()
     {
         var tester = CrashTester.For("wait", 0, r => r.Register<int, int>("wait", async (ctx, _) => await ctx.WaitForSignalAsync<int>("go")), new CrashTestOptions { Timeout = TimeSpan.FromSeconds(1) });
