@@ -58,7 +58,7 @@ public sealed class CrashTestReport
         {
             i.ToString(CultureInfo.InvariantCulture),
             DeterminismHints.Shorten(p.Point.ToString(), 48),
-            p.Point.Kind == CrashPointKind.FinishedJournalReplay ? (p.Passed ? "same" : "-") : p.Outcome is null ? "did not end" : p.OutcomeMatches ? "same" : p.Note is not null ? "failed (policy)" : "DIFFERENT",
+            p.Point.Kind == CrashPointKind.FinishedJournalReplay ? (p.Passed ? "same" : "-") : p.NonDeterminism is not null ? "stopped" : p.Outcome is null ? "did not end" : p.OutcomeMatches ? "same" : p.Note is not null ? "failed (policy)" : "DIFFERENT",
             Effects(p),
             p.RepeatedModelSteps.Count == 0 ? "ok" : string.Join(", ", p.RepeatedModelSteps.Select(m => Invariant($"'{m.Name}' x{m.Runs}"))),
             p.NonDeterminism is { } nd ? Invariant($"STEP {nd.Step} DIFFERS") : "ok",
