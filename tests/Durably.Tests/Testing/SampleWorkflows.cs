@@ -81,10 +81,10 @@ public static class ShipOrderByWallClock
         var started = DateTime.UtcNow;
         await ctx.StepAsync("check-stock", async _ =>
         {
-            await Task.Delay(300);
+            await Task.Delay(500);
             return 3;
         });
-        var slow = DateTime.UtcNow - started > TimeSpan.FromMilliseconds(100);
+        var slow = DateTime.UtcNow - started > TimeSpan.FromMilliseconds(200);
 #pragma warning restore DURABLY001
         string[] order2 = slow ? ["notify-delay", "charge-card"] : ["charge-card", "notify-delay"];
         foreach (var name in order2)
