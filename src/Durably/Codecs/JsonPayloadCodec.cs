@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Durably.Journal;
 using Durably.Storage;
 
@@ -29,11 +30,21 @@ public sealed class JsonPayloadCodec : IPayloadCodec
     /// <summary>Gets the largest encoded payload accepted, in bytes.</summary>
     public int MaxPayloadBytes { get; }
 
+    private JsonSerializerOptions StrictOptions => field ??= new JsonSerializerOptions(Options) { Converters = { new SurrogateCheckingStringConverter() } };
+
     /// <inheritdoc/>
+    /// <exception cref="ArgumentException">A string in the value holds a lone surrogate, which JSON cannot carry exactly.</exception>
     public Payload Encode<T>(T value)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, Options);
         StoreLimits.CheckSize($"The value of type {typeof(T).Name}", bytes.Length, MaxPayloadBytes);
+        if (bytes.AsSpan().IndexOf("\\uFFFD"u8) >= 0 || bytes.AsSpan().IndexOf("\uFFFD"u8) >= 0)
+        {
+            // System.Text.Json silently writes a lone surrogate as U+FFFD, so the value would come back changed on
+            // replay. A U+FFFD in the output is rare: only then serialize again, checking every string.
+            _ = JsonSerializer.SerializeToUtf8Bytes(value, StrictOptions);
+        }
+
         return Payload.Trusted(Payload.JsonEncoding, bytes);
     }
 
@@ -42,5 +53,40 @@ public sealed class JsonPayloadCodec : IPayloadCodec
     {
         ArgumentNullException.ThrowIfNull(payload);
         return payload.ToValue<T>(Options)!;
+    }
+}
+
+// Writes strings as the default converter does, after checking they hold no lone surrogate.
+internal sealed class SurrogateCheckingStringConverter : JsonConverter<string>
+{
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString();
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
+    {
+        Check(value);
+        writer.WriteStringValue(value);
+    }
+
+    public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString()!;
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
+    {
+        Check(value);
+        writer.WritePropertyName(value);
+    }
+
+    private static void Check(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                throw new ArgumentException($"A string in the value holds a lone surrogate (U+{(int)value[i]:X4}) at index {i}. JSON cannot carry it exactly (it would come back as U+FFFD, so replay would see another value); remove it, or journal the text as bytes (byte[] is written as base64).");
+            }
+        }
     }
 }

@@ -13,6 +13,22 @@ public sealed record ErrorInfo(
     [JsonPropertyName("detail")]
     public string? Detail { get; init; }
 
+    /// <summary>Gets the message as encoded by a payload codec that transforms it (for example encrypts it), or <see langword="null"/> when <see cref="Message"/> holds it in clear.</summary>
+    /// <remarks>When set, <see cref="Message"/> holds only a placeholder; the runtime decodes this with its codec when it reads the error back.</remarks>
+    [JsonPropertyName("enc")]
+    public Payload? EncodedMessage { get; init; }
+
+    // Error messages may carry what a codec protects (a secret in an exception message): when the codec transforms
+    // payloads, the message is journaled encoded and only a placeholder stays in clear.
+    internal ErrorInfo Seal(Codecs.IPayloadCodec codec)
+    {
+        var encoded = codec.Encode(Message);
+        return encoded.IsJson ? this : this with { Message = $"(message encoded as '{encoded.Encoding}')", EncodedMessage = encoded };
+    }
+
+    internal ErrorInfo Unseal(Codecs.IPayloadCodec codec)
+        => EncodedMessage is { } encoded ? this with { Message = codec.Decode<string>(encoded), EncodedMessage = null } : this;
+
     /// <summary>Creates an error record from an exception.</summary>
     public static ErrorInfo FromException(Exception exception)
     {

@@ -351,6 +351,9 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         _poke.Release();
     }
 
+    // Makes the worker loop look for runnable runs now, for a caller that moved a fake clock past a wake time.
+    internal void Wake() => _poke.Release();
+
     internal void NotifyFinished(RunId runId)
     {
         if (_finishWaiters.TryRemove(runId, out var waiter))
@@ -383,7 +386,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
             case RunCompleted completed:
                 return completed.Result is null ? default! : Options.Codec.Decode<TResult>(completed.Result);
             case RunFailed failed:
-                throw new RunFailedException(run.RunId, run.Status, failed.Error);
+                throw new RunFailedException(run.RunId, run.Status, failed.Error.Unseal(Options.Codec));
             default:
                 var detail = run.StatusDetail is null ? null : new ErrorInfo(typeof(DurablyException).FullName!, run.StatusDetail);
                 throw new RunFailedException(run.RunId, run.Status, detail);

@@ -12,10 +12,14 @@ namespace Durably;
 /// <see cref="Guid.NewGuid"/> and <see cref="System.Random"/>, and do I/O only inside steps.</para>
 /// <para>Steps may run in parallel (<see cref="Task.WhenAll(Task[])"/>) when they are issued in a deterministic
 /// order, for example all started before the first is awaited. Methods are thread-safe.</para>
+/// <para>Inside a step body (and a reconciliation callback) the members that are journaled or replayed (<see cref="UtcNow"/>,
+/// <see cref="NewGuid"/>, <see cref="Random"/>, steps, phases, waits) throw <see cref="InvalidOperationException"/>: a body
+/// runs only until its outcome is journaled, so what it took from the context would be missing on replay.</para>
 /// </remarks>
 public sealed class RunContext
 {
     private static readonly AsyncLocal<RunContext?> Ambient = new();
+    private static readonly AsyncLocal<string?> StepBody = new();
     private readonly RunExecution _execution;
 
     internal RunContext(RunExecution execution)
@@ -31,7 +35,18 @@ public sealed class RunContext
     /// </remarks>
     public static RunContext? Current => Ambient.Value;
 
-    internal static void SetCurrent(RunContext? context) => Ambient.Value = context;
+    internal static void SetCurrent(RunContext? context)
+    {
+        Ambient.Value = context;
+        StepBody.Value = null;
+    }
+
+    // Marks the async flow of a step body (or a reconciliation): workflow code is not running there.
+    internal static void EnterStepBody(string step)
+    {
+        Ambient.Value = null;
+        StepBody.Value = step;
+    }
 
     /// <summary>Gets the run's id.</summary>
     public RunId RunId => _execution.RunId;
@@ -47,10 +62,12 @@ public sealed class RunContext
 
     /// <summary>Gets the current time, journaled on first use so replay sees the same value.</summary>
     /// <remarks>Each read is a tiny journaled step; read it once and keep the value where you can.</remarks>
-    public DateTimeOffset UtcNow => _execution.RecordedUtcNow();
+    /// <exception cref="InvalidOperationException">Called inside a step body (see <see cref="StepAsync{T}(string, Func{StepContext, Task{T}}, StepOptions?)"/>).</exception>
+    public DateTimeOffset UtcNow => ThrowIfInStepBody(nameof(UtcNow))._execution.RecordedUtcNow();
 
     /// <summary>Gets a random number generator seeded from the run id, so replay produces the same sequence.</summary>
-    public Random Random => _execution.Random;
+    /// <exception cref="InvalidOperationException">Called inside a step body.</exception>
+    public Random Random => ThrowIfInStepBody(nameof(Random))._execution.Random;
 
     /// <summary>Gets a logger that stays silent while the run replays, so each message is written once.</summary>
     public ILogger Logger => _execution.ReplaySafeLogger;
@@ -59,7 +76,8 @@ public sealed class RunContext
     public CancellationToken CancellationToken => _execution.RunCancellation;
 
     /// <summary>Returns a GUID derived from the run id and a counter: unique per call, the same on replay.</summary>
-    public Guid NewGuid() => _execution.NextGuid();
+    /// <exception cref="InvalidOperationException">Called inside a step body.</exception>
+    public Guid NewGuid() => ThrowIfInStepBody(nameof(NewGuid) + "()")._execution.NextGuid();
 
     /// <summary>Returns whether the run was started by code that declared the change in <see cref="WorkflowOptions.Patches"/>.</summary>
     /// <remarks>Lets new code take a new path only for runs that started after the change, while older runs in flight replay the old path.</remarks>
@@ -80,7 +98,7 @@ public sealed class RunContext
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(body);
-        return _execution.StepAsync(name, body, options ?? Defaults, forceJournal: false);
+        return ThrowIfInStepBody(nameof(StepAsync))._execution.StepAsync(name, body, options ?? Defaults, forceJournal: false);
     }
 
     /// <inheritdoc cref="StepAsync{T}(string, Func{StepContext, Task{T}}, StepOptions?)"/>
@@ -99,7 +117,7 @@ public sealed class RunContext
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(body);
-        return _execution.StepAsync(name, body, Defaults, forceJournal: true);
+        return ThrowIfInStepBody(nameof(DecideAsync))._execution.StepAsync(name, body, Defaults, forceJournal: true);
     }
 
     /// <summary>Runs a group of calls journaled as one unit: once the phase completes, replay returns its result without running it.</summary>
@@ -112,7 +130,7 @@ public sealed class RunContext
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(body);
-        return _execution.PhaseAsync(name, body, options ?? Defaults);
+        return ThrowIfInStepBody(nameof(PhaseAsync))._execution.PhaseAsync(name, body, options ?? Defaults);
     }
 
     /// <summary>Waits durably for a signal: the run is unloaded until the signal is delivered (by any process) or the timeout passes.</summary>
@@ -121,7 +139,7 @@ public sealed class RunContext
     public Task<T> WaitForSignalAsync<T>(string name, TimeSpan? timeout = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return _execution.WaitForSignalAsync<T>(name, timeout);
+        return ThrowIfInStepBody(nameof(WaitForSignalAsync))._execution.WaitForSignalAsync<T>(name, timeout);
     }
 
     /// <summary>Waits durably for a person to approve or reject at a gate; the decision, the approver and the comment are journaled.</summary>
@@ -129,7 +147,7 @@ public sealed class RunContext
     public Task<ApprovalDecision> WaitForApprovalAsync(string gate, TimeSpan? timeout = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(gate);
-        return _execution.WaitForApprovalAsync(gate, timeout);
+        return ThrowIfInStepBody(nameof(WaitForApprovalAsync))._execution.WaitForApprovalAsync(gate, timeout);
     }
 
     /// <summary>Sleeps durably: the run is unloaded and resumes when the timer is due, also after a restart.</summary>
@@ -137,10 +155,22 @@ public sealed class RunContext
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return _execution.SleepAsync(duration, name);
+        return ThrowIfInStepBody(nameof(SleepAsync))._execution.SleepAsync(duration, name);
     }
 
     private static StepOptions Defaults { get; } = new();
+
+    // A step body runs only while its step is not journaled, so what it asks this context for would be
+    // journaled on the first execution and missing on every replay: the run would diverge.
+    private RunContext ThrowIfInStepBody(string member)
+    {
+        if (StepBody.Value is { } step)
+        {
+            throw new InvalidOperationException($"ctx.{member} was used inside the body of step '{step}'. A step body runs only until its outcome is journaled, so anything it asks the run context for would be missing on replay and the run would diverge. Read ctx.UtcNow, ctx.NewGuid() or ctx.Random before the step and pass the value in; inside the body use its StepContext (idempotency key, cancellation) and plain .NET (DateTime.UtcNow is fine there: the step's result is journaled); start further steps after it returns.");
+        }
+
+        return this;
+    }
 
     // The journaled result of a step without one.
     private sealed record NoResult;

@@ -122,7 +122,7 @@ internal sealed partial class RunExecution
         catch (Exception ex) when (ex is StepFailedException)
         {
             var failure = new ErrorInfo(info.Type, $"{info.Message} Then a compensation failed: {ex.Message}");
-            await AppendAsync([new RunFailed { Error = failure }], RunStatus.Failed).ConfigureAwait(false);
+            await AppendAsync([new RunFailed { Error = SealError(failure) }], RunStatus.Failed).ConfigureAwait(false);
             Finished(RunStatus.Failed, null, failure);
             return ExecutionOutcome.Finished;
         }
@@ -133,7 +133,7 @@ internal sealed partial class RunExecution
         }
 
         var status = compensated ? RunStatus.Compensated : cancelled ? RunStatus.Cancelled : RunStatus.Failed;
-        JournalEntry end = cancelled ? new RunCancelled { Reason = CancelReason() } : new RunFailed { Error = info };
+        JournalEntry end = cancelled ? new RunCancelled { Reason = CancelReason() } : new RunFailed { Error = SealError(info) };
         await AppendAsync([end], status).ConfigureAwait(false);
         Finished(status, null, cancelled ? null : info);
         return ExecutionOutcome.Finished;

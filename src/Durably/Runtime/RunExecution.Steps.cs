@@ -25,7 +25,7 @@ internal sealed partial class RunExecution
         if (record is not null && record.FailedForGood)
         {
             Replayed(step, kind, name, record.LastFailure!.Attempt, null);
-            throw new StepFailedException(name, step, record.LastFailure.Error);
+            throw new StepFailedException(name, step, UnsealError(record.LastFailure.Error));
         }
 
         ThrowIfCancelled();
@@ -93,7 +93,7 @@ internal sealed partial class RunExecution
                 var next = canRetry ? Time.GetUtcNow() + retry.DelayAfter(attempt, System.Random.Shared) : (DateTimeOffset?)null;
                 if (journal)
                 {
-                    var failed = new StepFailed { Step = step, Error = ErrorInfo.FromException(ex), Attempt = attempt, RetryAt = next, DurationMs = elapsed.TotalMilliseconds };
+                    var failed = new StepFailed { Step = step, Error = SealError(ex), Attempt = attempt, RetryAt = next, DurationMs = elapsed.TotalMilliseconds };
                     await AppendAsync(kind == StepKind.Effect ? [failed] : [intent, failed]).ConfigureAwait(false);
                 }
 
@@ -128,7 +128,7 @@ internal sealed partial class RunExecution
     // steps. The change stays inside this method: the caller's flow keeps its context.
     private static async Task<T> InvokeBodyAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext)
     {
-        RunContext.SetCurrent(null);
+        RunContext.EnterStepBody(stepContext.Name);
         return await body(stepContext).ConfigureAwait(false);
     }
 
@@ -214,7 +214,13 @@ internal sealed partial class RunExecution
                 return (false, default);
 
             case InDoubtPolicy.Reconcile:
-                var reconciliation = await Task.Run(() => options.Reconcile!(NewStepContext(step, name, intent.Attempt)), CancellationToken.None).ConfigureAwait(false);
+                var reconciliation = await Task.Run(
+                    () =>
+                    {
+                        RunContext.EnterStepBody(name);
+                        return options.Reconcile!(NewStepContext(step, name, intent.Attempt));
+                    },
+                    CancellationToken.None).ConfigureAwait(false);
                 if (!reconciliation.Happened)
                 {
                     return (false, default);
@@ -226,7 +232,7 @@ internal sealed partial class RunExecution
 
             case InDoubtPolicy.Fail:
                 var error = new InDoubtException(name, step);
-                await AppendAsync([new StepFailed { Step = step, Error = ErrorInfo.FromException(error), Attempt = intent.Attempt }]).ConfigureAwait(false);
+                await AppendAsync([new StepFailed { Step = step, Error = SealError(error), Attempt = intent.Attempt }]).ConfigureAwait(false);
                 throw new StepFailedException(name, step, ErrorInfo.FromException(error), error);
 
             default:
@@ -240,14 +246,14 @@ internal sealed partial class RunExecution
                 switch (payload?.Action)
                 {
                     case "done":
-                        var result = payload.Result is { } json ? Payload.FromJson(json.GetRawText()) : null;
+                        var result = payload.Result is { } json ? Codec.Encode(json) : null;
                         await AppendAsync([new StepCompleted { Step = step, Result = result, Attempt = intent.Attempt, ResolvedBy = resolution.Sender ?? "unknown" }]).ConfigureAwait(false);
                         return (true, Decode<T>(result));
                     case "retry":
                         return (false, default);
                     default:
                         var aborted = new ErrorInfo(typeof(InDoubtException).FullName!, $"Step {step} '{name}' was in doubt and {resolution.Sender ?? "an operator"} aborted it.");
-                        await AppendAsync([new StepFailed { Step = step, Error = aborted, Attempt = intent.Attempt }]).ConfigureAwait(false);
+                        await AppendAsync([new StepFailed { Step = step, Error = SealError(aborted), Attempt = intent.Attempt }]).ConfigureAwait(false);
                         throw new StepFailedException(name, step, aborted);
                 }
         }

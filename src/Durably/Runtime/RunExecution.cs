@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using Durably.Codecs;
 using Durably.Journal;
 using Durably.Storage;
@@ -373,9 +375,18 @@ internal sealed partial class RunExecution
 
     internal static string HashArguments(IPayloadCodec codec, object arguments)
     {
+        // The hash is of the JSON, not of the codec's output: an encrypting codec's output differs on every call,
+        // and switching a codec on must not make journals written before it look non-deterministic.
         var payload = codec.Encode(arguments);
-        return Convert.ToHexStringLower(SHA256.HashData(payload.Data.Span))[..16];
+        var json = payload.IsJson ? payload.Data.Span : JsonMarshal.GetRawUtf8Value(codec.Decode<JsonElement>(payload));
+        return Convert.ToHexStringLower(SHA256.HashData(json))[..16];
     }
+
+    private ErrorInfo SealError(Exception exception) => ErrorInfo.FromException(exception).Seal(Codec);
+
+    private ErrorInfo SealError(ErrorInfo error) => error.Seal(Codec);
+
+    private ErrorInfo UnsealError(ErrorInfo error) => error.Unseal(Codec);
 
     // What the journal holds for one step number.
     private sealed class StepRecord

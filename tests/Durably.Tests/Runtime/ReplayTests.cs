@@ -177,11 +177,15 @@ public sealed class ReplayTests
         var bodies = 0;
         void Register(DurableRuntime runtime) => runtime.Register<int, string>("fan-out", async (ctx, _) =>
         {
-            // Started in a fixed order, finishing in reverse order.
+            // Started in a fixed order, finishing in reverse order: each waits until the next one's outcome is durable.
             var tasks = Enumerable.Range(1, 5).Select(i => ctx.StepAsync($"tool-{i}", async step =>
             {
                 Interlocked.Increment(ref bodies);
-                await Task.Delay(60 - (i * 10));
+                while (i < 5 && !harness.Store.HasLogged($"durable:outcome {i + 1}"))
+                {
+                    await Task.Delay(5);
+                }
+
                 return $"{i}:{step.IdempotencyKey}";
             }, StepOptions.IdempotentEffect)).ToArray();
             var results = await Task.WhenAll(tasks);

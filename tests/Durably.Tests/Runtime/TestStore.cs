@@ -35,6 +35,14 @@ internal sealed class TestStore(TimeProvider? time = null) : IJournalStore
         }
     }
 
+    public bool HasLogged(string text)
+    {
+        lock (_gate)
+        {
+            return Events.Contains(text);
+        }
+    }
+
     public void Log(string text)
     {
         lock (_gate)

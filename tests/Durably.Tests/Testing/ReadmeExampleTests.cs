@@ -1,0 +1,18 @@
+using Durably.Testing;
+
+namespace Durably.Tests.Testing;
+
+// The user's test shown in docs/testing-kit.md, word for word.
+public sealed class SupportAgentCrashTests
+{
+    [Fact]
+    public Task SupportAgent_CrashedAtEveryStep_RecoversLikeTheReference() =>
+        CrashTester.For(SupportAgent.Name, new SupportRequest("ana", "my invoice is wrong"),
+                        fakes: () => new FakeOutside(), register: SupportAgent.Register)
+                   .AssertReplaySafeAsync();
+
+    [Fact]
+    public Task RunsInFlight_ReplayOnTheCurrentCode() =>
+        JournalReplayer.AssertReplaysAsync(Path.Combine(AppContext.BaseDirectory, "Golden", "support-agent-in-flight.jsonl"),
+                                           runtime => SupportAgent.Register(runtime, new FakeOutside()));
+}
