@@ -281,6 +281,7 @@ public sealed record RunTimeline
                 IdempotencyKey = IdempotencyKey,
                 InDoubtPolicy = InDoubtPolicy,
                 SignalName = SignalName,
+                ApprovalGate = Kind == StepKind.Signal && Name is not null ? SignalNames.GateOf(Name) : null,
                 Sender = Sender,
                 DueAt = DueAt,
                 RetryAt = RetryAt,
@@ -362,6 +363,9 @@ public sealed record StepTimeline
 
     /// <summary>Gets the signal a wait consumed.</summary>
     public string? SignalName { get; init; }
+
+    /// <summary>Gets the gate when the step is a wait for an approval (<see cref="RunContext.WaitForApprovalAsync"/>), else <see langword="null"/>.</summary>
+    public string? ApprovalGate { get; init; }
 
     /// <summary>Gets who sent the consumed signal (for approvals: the approver).</summary>
     public string? Sender { get; init; }
