@@ -12,12 +12,13 @@ return args switch
     ["append-loop", var path, var runs, var seed] => await AppendLoopAsync(path, int.Parse(runs, CultureInfo.InvariantCulture), int.Parse(seed, CultureInfo.InvariantCulture)),
     ["deliver-signal", var path, var runId, var name, var json] => await DeliverSignalAsync(path, runId, name, json),
     ["workflow", var path, var runId, var ledger, var crashAfter] => await WorkflowCommand.RunAsync(path, runId, ledger, int.Parse(crashAfter, CultureInfo.InvariantCulture)),
+    ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | workflow PATH RUN LEDGER CRASH_AFTER_STEP");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW");
     return 2;
 }
 

@@ -73,10 +73,12 @@ public sealed class InspectionTests
         Assert.Equal((Id, "gated", "publish", 2), (pending.RunId, pending.Workflow, pending.Gate, pending.Step));
         Assert.NotNull(pending.TimeoutAt);
         Assert.Empty(await PendingApproval.ListAsync(harness.Store, workflow: "plain"));
-        await runtime.ApproveAsync(Id, "publish", true, "maria");
+        await runtime.ApproveAsync(Id, "publish", true, "maria", "ship it");
         Assert.True(await runtime.GetResultAsync<bool>(Id, RuntimeHarness.Timeout));
         Assert.Empty(await PendingApproval.ListAsync(harness.Store));
-        Assert.Equal("publish", (await RunTimeline.LoadAsync(harness.Store, Id)).Steps[1].ApprovalGate);
+        var wait = (await RunTimeline.LoadAsync(harness.Store, Id)).Steps[1];
+        Assert.Equal("publish", wait.ApprovalGate);
+        Assert.Equal(new ApprovalDecision(true, "maria", "ship it"), wait.Decision);
     }
 
     [Fact]
