@@ -22,16 +22,17 @@ internal static class Processes
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
-    public static ChildProcess StartDurably(params string[] args) => new(Start("Durably.Cli.dll", args, null));
+    public static ChildProcess StartDurably(string workingDirectory, params string[] args) => new(Start("Durably.Cli.dll", args, null, workingDirectory));
 
     // `agent STORE RUN WORKFLOW` in Durably.TestHost: hosts the test workflows and prints "result ..." when RUN finishes.
     public static ChildProcess StartHost(string store, string runId, string workflow, IDictionary<string, string>? environment = null)
         => new(Start("Durably.TestHost.dll", ["agent", store, runId, workflow], environment));
 
-    private static Process Start(string dll, IEnumerable<string> args, IDictionary<string, string>? environment)
+    private static Process Start(string dll, IEnumerable<string> args, IDictionary<string, string>? environment, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -133,7 +133,13 @@ internal static class TimelineText
 
         if (step.Error is { } error)
         {
-            notes.Add($"{(step.State == StepState.Retrying ? "last attempt failed" : "failed")}: {Format.Clip(error.Message, 60)}");
+            var which = step.State switch
+            {
+                StepState.Retrying => "last attempt failed",
+                StepState.Completed => "an earlier attempt failed",
+                _ => "failed",
+            };
+            notes.Add($"{which}: {Format.Clip(error.Message, 60)}");
         }
 
         if (step.RetryAt is { } retry && step.State == StepState.Retrying)

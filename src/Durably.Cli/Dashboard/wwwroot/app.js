@@ -23,6 +23,11 @@ function h(tag, attrs, ...children) {
   return node;
 }
 
+// Replaces the view's content; nested arrays are flattened and absent parts (null, false) left out.
+function show(...children) {
+  view.replaceChildren(...children.flat(3).filter(c => c !== null && c !== undefined && c !== false));
+}
+
 function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 
 function headers(extra) {
@@ -109,7 +114,7 @@ async function showList() {
     STATUSES.map(s => h("option", { value: s, selected: s === status }, s)));
   const workflowInput = h("input", { id: "filter-workflow", placeholder: "Workflow", value: workflow, "aria-label": "Workflow", onchange: applyFilters });
 
-  view.replaceChildren(
+  show(
     h("h2", {}, "Waiting for approval"),
     approvals.approvals.length === 0
       ? h("div", { class: "card empty" }, "No run waits for an approval.")
@@ -186,7 +191,7 @@ async function showRun(runId) {
   ];
   if (t.fork) meta.push(["Forked from", t.fork.source + " at step " + t.fork.at]);
 
-  view.replaceChildren(
+  show(
     h("div", { class: "crumb" }, h("a", { href: "#/" }, "← Runs")),
     h("h1", {}, h("code", {}, t.runId), badge(t.status)),
     t.statusDetail ? h("p", { class: "detail" }, t.statusDetail) : null,
@@ -200,7 +205,7 @@ async function showRun(runId) {
           h("th", { class: "num" }, "Duration"), h("th", { class: "num" }, "Tokens in / out"), h("th", { class: "num" }, "Replays"), h("th", {}, "Notes"))),
         h("tbody", {}, t.steps.map(s => h("tr", { class: s.state === "inDoubt" ? "indoubt" : null, "data-step": s.step },
           h("td", { class: "num" }, s.step),
-          h("td", {}, h("span", { class: "stepname" }, s.name), h("span", { class: "kind" }, s.kind)),
+          h("td", { class: "step" }, h("span", { class: "stepname", title: s.name }, s.approvalGate || s.name), h("span", { class: "kind" }, s.approvalGate ? "approval" : s.kind)),
           h("td", {}, badge(s.state)),
           h("td", { class: "num" }, s.attempts),
           h("td", { class: "num" }, h("div", { class: "bar" }, s.durationMs ? h("i", { style: null, "data-w": Math.round(100 * s.durationMs / longest) }) : null, duration(s.durationMs))),
@@ -261,7 +266,7 @@ async function render() {
     if (match) await showRun(decodeURIComponent(match[1]));
     else await showList();
   } catch (error) {
-    view.replaceChildren(h("div", { class: "card empty" }, "Could not load: " + error.message));
+    show(h("div", { class: "card empty" }, "Could not load: " + error.message));
   }
 }
 
