@@ -13,6 +13,9 @@ internal static class CliJson
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+
+        // Readable apostrophes and accents; the output is JSON on a terminal or served as application/json with nosniff, never inlined in HTML.
+        options.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         return options;
     }
