@@ -311,6 +311,22 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         Assert.Contains("exactly one of --done", none.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"tokens\":[{\"token\":\"0123456789abcdef0123\",\"user\":\"maria\",\"actions\":[\"deploy\"]}]}", "unknown action(s) 'deploy'")]
+    [InlineData("{\"tokens\":[{\"token\":\"short\",\"user\":\"maria\",\"actions\":[\"approve\"]}]}", "shorter than 16 characters")]
+    [InlineData("{\"tokens\": [", "not valid JSON")]
+    public async Task Serve_BadTokenFile_Exits4BeforeListening(string content, string message)
+    {
+        var tokens = _folder.File("tokens.json");
+        await File.WriteAllTextAsync(tokens, content);
+
+        var result = await Processes.DurablyAsync("serve", "--store", Store, "--urls", "http://127.0.0.1:0", "--token-file", tokens);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Durably dashboard:", result.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Fork_PastTheEndOrExistingId_IsRefused()
     {

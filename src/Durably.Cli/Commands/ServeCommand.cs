@@ -52,9 +52,11 @@ internal static class ServeCommand
 
             context.Out.WriteLine("Press Ctrl+C to stop.");
             await context.Out.FlushAsync(cancellationToken);
+            // Ctrl+C reaches the command line's token; SIGTERM may reach ASP.NET Core's console lifetime first, which stops the app.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {
