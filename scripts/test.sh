@@ -6,5 +6,8 @@ cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
+# The dashboard's browser tests drive the system Chromium (Debian's package).
+./scripts/ensure-chromium.sh
+
 dotnet build Durably.slnx -c Release
 dotnet test Durably.slnx -c Release --no-build --logger "console;verbosity=normal"

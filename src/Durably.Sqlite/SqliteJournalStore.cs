@@ -13,7 +13,7 @@ namespace Durably.Sqlite;
 /// other processes wait up to <see cref="SqliteJournalStoreOptions.BusyTimeout"/> for the write lock.</para>
 /// <para>Thread-safe. Leases are stored in the file and use this machine's clock.</para>
 /// </remarks>
-public sealed partial class SqliteJournalStore : IJournalStore
+public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity
 {
     private readonly SqliteJournalStoreOptions _options;
     private readonly string _connectionString;
@@ -51,7 +51,9 @@ public sealed partial class SqliteJournalStore : IJournalStore
     /// <para>An existing empty file (0 bytes) becomes a new journal when <see cref="SqliteJournalStoreOptions.CreateIfMissing"/>
     /// is on, and is reported as damaged when it is off, since a journal truncated to nothing looks the same.</para>
     /// </remarks>
-    /// <exception cref="JournalStoreException">The file does not exist and <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off, or cannot be opened.</exception>
+    /// <exception cref="JournalStoreNotFoundException">The file does not exist and <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off.</exception>
+    /// <exception cref="JournalStoreLockedException">Another process held the file locked for longer than <see cref="SqliteJournalStoreOptions.BusyTimeout"/>.</exception>
+    /// <exception cref="JournalStoreException">The file cannot be opened.</exception>
     /// <exception cref="JournalCorruptedException">The file is damaged or truncated, is empty while <see cref="SqliteJournalStoreOptions.CreateIfMissing"/> is off, or is not a Durably journal.</exception>
     /// <exception cref="Journal.JournalFormatException">The file was written by a newer version of Durably.</exception>
     public static Task<SqliteJournalStore> OpenAsync(SqliteJournalStoreOptions options, CancellationToken cancellationToken = default)
@@ -76,7 +78,7 @@ public sealed partial class SqliteJournalStore : IJournalStore
         {
             if (!options.CreateIfMissing)
             {
-                throw new JournalStoreException($"The journal file '{path}' does not exist. Check the path, or create the store by opening it with CreateIfMissing.") { StoreLocation = path };
+                throw new JournalStoreNotFoundException($"The journal file '{path}' does not exist. Check the path, or create the store by opening it with CreateIfMissing.") { StoreLocation = path };
             }
 
             var directory = System.IO.Path.GetDirectoryName(path);
@@ -165,7 +167,7 @@ public sealed partial class SqliteJournalStore : IJournalStore
         {
             11 or 26 => new JournalCorruptedException($"The journal file '{path}' is damaged or is not a SQLite database ({ex.Message.TrimEnd('.')}) while {action}. Run 'durably journal verify' on a copy, and restore it from a backup if it cannot be read.", ex) { StoreLocation = path },
             13 => new StoreFullException($"The disk holding the journal file '{path}' is full while {action}; nothing was written. Free space and retry.", ex) { StoreLocation = path },
-            5 or 6 => new JournalStoreException($"The journal file '{path}' is locked by another process while {action}; it did not free the lock in time. Retry, or stop the other process.", ex) { StoreLocation = path },
+            5 or 6 => new JournalStoreLockedException($"The journal file '{path}' is locked by another process while {action}; it did not free the lock in time. Retry, or stop the other process.", ex) { StoreLocation = path },
             10 => new JournalStoreException($"An I/O error occurred on the journal file '{path}' while {action}; nothing was acknowledged. Check the disk. ({ex.Message})", ex) { StoreLocation = path },
             8 => new JournalStoreException($"The journal file '{path}' is read-only while {action}. Check its permissions.", ex) { StoreLocation = path },
             14 => new JournalStoreException($"The journal file '{path}' cannot be opened while {action}. Check that its folder exists and is writable.", ex) { StoreLocation = path },

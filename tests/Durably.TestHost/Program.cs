@@ -15,12 +15,13 @@ return args switch
     ["deliver-signal", var path, var runId, var name, var json] => await DeliverSignalAsync(path, runId, name, json),
     ["workflow", var path, var runId, var ledger, var crashAfter] => await WorkflowCommand.RunAsync(path, runId, ledger, int.Parse(crashAfter, CultureInfo.InvariantCulture)),
     ["read", var path, var runId] => await ReadAsync(path, runId),
+    ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW");
     return 2;
 }
 

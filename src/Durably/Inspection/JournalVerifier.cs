@@ -7,10 +7,17 @@ namespace Durably.Inspection;
 public static class JournalVerifier
 {
     /// <summary>Reads every run in <paramref name="store"/> and reports what is wrong.</summary>
-    /// <remarks>Store-level damage (a file that cannot be read at all) surfaces as the store's own exception, such as <see cref="JournalCorruptedException"/>.</remarks>
+    /// <remarks>A store that implements <see cref="IJournalStoreIntegrity"/> first checks its own storage; what it finds is in
+    /// <see cref="VerifyReport.StoreProblems"/>. Store-level damage that stops reading altogether (a file that is not a database)
+    /// surfaces as the store's own exception, such as <see cref="JournalCorruptedException"/>.</remarks>
+    /// <exception cref="JournalCorruptedException">The store is too damaged to list its runs.</exception>
+    /// <exception cref="JournalStoreLockedException">Another process holds the store locked.</exception>
     public static async Task<VerifyReport> VerifyAsync(IJournalStore store, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        IReadOnlyList<string> storeProblems = store is IJournalStoreIntegrity integrity
+            ? await integrity.CheckIntegrityAsync(cancellationToken).ConfigureAwait(false)
+            : [];
         var problems = new List<VerifyProblem>();
         long runs = 0, entries = 0;
         string? token = null;
@@ -39,7 +46,7 @@ public static class JournalVerifier
         }
         while (token is not null);
 
-        return new VerifyReport(runs, entries, problems);
+        return new VerifyReport(runs, entries, problems) { StoreProblems = storeProblems };
     }
 
     /// <summary>Checks one run's journal against its index record.</summary>
@@ -113,11 +120,14 @@ public static class JournalVerifier
 /// <summary>Is what <see cref="JournalVerifier"/> found.</summary>
 /// <param name="Runs">Runs checked.</param>
 /// <param name="Entries">Entries read.</param>
-/// <param name="Problems">What is wrong; empty when the store is sound.</param>
+/// <param name="Problems">What is wrong in the journals; empty when they are sound.</param>
 public sealed record VerifyReport(long Runs, long Entries, IReadOnlyList<VerifyProblem> Problems)
 {
-    /// <summary>Gets a value indicating whether no problem was found.</summary>
-    public bool IsSound => Problems.Count == 0;
+    /// <summary>Gets what the store's own check found beneath the journals (see <see cref="IJournalStoreIntegrity"/>); empty when sound or not checked.</summary>
+    public IReadOnlyList<string> StoreProblems { get; init; } = [];
+
+    /// <summary>Gets a value indicating whether no problem was found, in the journals or in the store.</summary>
+    public bool IsSound => Problems.Count == 0 && StoreProblems.Count == 0;
 }
 
 /// <summary>Is one problem in a journal.</summary>

@@ -264,6 +264,7 @@ public sealed record RunTimeline
                 }
             }
 
+            var gate = Kind == StepKind.Signal && Name is not null ? SignalNames.GateOf(Name) : null;
             return new StepTimeline
             {
                 Step = step,
@@ -281,11 +282,32 @@ public sealed record RunTimeline
                 IdempotencyKey = IdempotencyKey,
                 InDoubtPolicy = InDoubtPolicy,
                 SignalName = SignalName,
+                ApprovalGate = gate,
+                Decision = gate is not null && state == StepState.Completed ? DecisionOf(Result, Sender) : null,
                 Sender = Sender,
                 DueAt = DueAt,
                 RetryAt = RetryAt,
                 ReplayCount = OutcomeSequence is { } seq ? resumptions.Count(r => r > seq) : 0,
             };
+        }
+
+        // Approval payloads are written by DurableRuntime.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
+        private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
+        {
+            if (payload is not { IsJson: true })
+            {
+                return null;
+            }
+
+            try
+            {
+                var decision = payload.ToValue<ApprovalPayload>(System.Text.Json.JsonSerializerOptions.Web);
+                return decision is null ? null : new ApprovalDecision(decision.Approved, sender, decision.Comment);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return null;
+            }
         }
     }
 }
@@ -362,6 +384,12 @@ public sealed record StepTimeline
 
     /// <summary>Gets the signal a wait consumed.</summary>
     public string? SignalName { get; init; }
+
+    /// <summary>Gets the gate when the step is a wait for an approval (<see cref="RunContext.WaitForApprovalAsync"/>), else <see langword="null"/>.</summary>
+    public string? ApprovalGate { get; init; }
+
+    /// <summary>Gets the decision of a completed approval wait: approved or rejected, by whom, with what comment.</summary>
+    public ApprovalDecision? Decision { get; init; }
 
     /// <summary>Gets who sent the consumed signal (for approvals: the approver).</summary>
     public string? Sender { get; init; }

@@ -51,6 +51,37 @@ public sealed class InspectionTests
     }
 
     [Fact]
+    public async Task PendingApprovals_RunWaitingAtGate_ListsGateUntilDecided()
+    {
+        await using var harness = new RuntimeHarness();
+        var runtime = await harness.StartAsync(r =>
+        {
+            r.Register<int, bool>("gated", async (ctx, _) =>
+            {
+                await ctx.StepAsync("draft", _ => Task.FromResult(1));
+                return (await ctx.WaitForApprovalAsync("publish", TimeSpan.FromHours(1))).Approved;
+            });
+            r.Register<int, int>("plain", async (ctx, _) => await ctx.WaitForSignalAsync<int>("approval-ish"));
+        });
+        await runtime.StartRunAsync("gated", 0, new StartRunOptions { RunId = Id });
+        await runtime.StartRunAsync("plain", 0, new StartRunOptions { RunId = new RunId("plain") });
+        await harness.WaitForDetailAsync(Id, "approval:publish");
+        await harness.WaitForStatusAsync(new RunId("plain"), s => s == RunStatus.Suspended);
+
+        var pending = Assert.Single(await PendingApproval.ListAsync(harness.Store));
+
+        Assert.Equal((Id, "gated", "publish", 2), (pending.RunId, pending.Workflow, pending.Gate, pending.Step));
+        Assert.NotNull(pending.TimeoutAt);
+        Assert.Empty(await PendingApproval.ListAsync(harness.Store, workflow: "plain"));
+        await runtime.ApproveAsync(Id, "publish", true, "maria", "ship it");
+        Assert.True(await runtime.GetResultAsync<bool>(Id, RuntimeHarness.Timeout));
+        Assert.Empty(await PendingApproval.ListAsync(harness.Store));
+        var wait = (await RunTimeline.LoadAsync(harness.Store, Id)).Steps[1];
+        Assert.Equal("publish", wait.ApprovalGate);
+        Assert.Equal(new ApprovalDecision(true, "maria", "ship it"), wait.Decision);
+    }
+
+    [Fact]
     public async Task Verify_SoundStore_ReportsNoProblem()
     {
         await using var harness = new RuntimeHarness();

@@ -1,0 +1,347 @@
+// The Durably dashboard: a run list, run timelines and pending approvals over the JSON API, refreshed by server-sent events.
+"use strict";
+
+const view = document.getElementById("view");
+const TOKEN_KEY = "durably.token";
+const STATUSES = ["pending", "running", "suspended", "completed", "failed", "cancelled", "compensated"];
+let refreshTimer = null;
+let currentRun = null;
+
+// Builds DOM nodes; text is always set as text, never parsed as HTML.
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// Replaces the view's content; nested arrays are flattened and absent parts (null, false) left out.
+function show(...children) {
+  view.replaceChildren(...children.flat(3).filter(c => c !== null && c !== undefined && c !== false));
+}
+
+function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+function headers(extra) {
+  const result = Object.assign({}, extra);
+  if (token()) result.Authorization = "Bearer " + token();
+  return result;
+}
+
+async function api(path, options) {
+  const response = await fetch(path, Object.assign({}, options, { headers: headers(options && options.headers) }));
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = { error: text }; }
+  if (!response.ok) {
+    const error = new Error((body && body.error) || response.status + " " + response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function toast(message, bad) {
+  const node = document.getElementById("toast");
+  node.textContent = message;
+  node.className = "toast" + (bad ? " bad" : "");
+  node.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { node.hidden = true; }, bad ? 9000 : 4000);
+}
+
+function when(iso) {
+  if (!iso) return "-";
+  const date = new Date(iso);
+  return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+function ago(iso) {
+  if (!iso) return "-";
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return Math.round(seconds) + " s ago";
+  if (seconds < 3600) return Math.round(seconds / 60) + " min ago";
+  if (seconds < 86400) return Math.round(seconds / 3600) + " h ago";
+  return Math.round(seconds / 86400) + " d ago";
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "-";
+  if (ms < 1) return "<1 ms";
+  if (ms < 1000) return Math.round(ms) + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  return Math.floor(ms / 60000) + " min " + Math.round((ms % 60000) / 1000) + " s";
+}
+
+function number(n) { return (n || 0).toLocaleString("en-US"); }
+
+function tokens(usage) { return usage ? number(usage.in) + " / " + number(usage.out) : "-"; }
+
+function json(value) {
+  if (value === null || value === undefined) return "null";
+  return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value, null, 2);
+}
+
+function clip(text, max) { return text.length > max ? text.slice(0, max - 1) + "…" : text; }
+
+function badge(state) {
+  const label = state === "inDoubt" ? "in doubt" : state === "timedOut" ? "timed out" : state;
+  return h("span", { class: "badge s-" + state.toLowerCase() }, label);
+}
+
+// ---- the run list and pending approvals ----
+
+async function showList() {
+  currentRun = null;
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const status = params.get("status") || "";
+  const workflow = params.get("workflow") || "";
+  const query = new URLSearchParams();
+  if (status) query.set("status", status);
+  if (workflow) query.set("workflow", workflow);
+  const [runs, approvals] = await Promise.all([api("/api/runs?" + query), api("/api/approvals")]);
+
+  const statusSelect = h("select", { id: "filter-status", "aria-label": "Status", onchange: applyFilters },
+    h("option", { value: "" }, "All statuses"),
+    STATUSES.map(s => h("option", { value: s, selected: s === status }, s)));
+  const workflowInput = h("input", { id: "filter-workflow", placeholder: "Workflow", value: workflow, "aria-label": "Workflow", onchange: applyFilters });
+
+  show(
+    h("h2", {}, "Waiting for approval"),
+    approvals.approvals.length === 0
+      ? h("div", { class: "card empty" }, "No run waits for an approval.")
+      : h("div", { class: "approvals" }, approvals.approvals.map(approvalCard)),
+    h("h2", {}, "Runs"),
+    h("div", { class: "filters" }, statusSelect, workflowInput),
+    h("div", { class: "card" }, runs.runs.length === 0
+      ? h("div", { class: "empty" }, "No runs match.")
+      : h("table", { id: "runs" },
+          h("thead", {}, h("tr", {}, h("th", {}, "Run"), h("th", {}, "Workflow"), h("th", {}, "Status"), h("th", {}, "Updated"), h("th", {}, "Detail"))),
+          h("tbody", {}, runs.runs.map(run => h("tr", { "data-run": run.runId },
+            h("td", { class: "mono" }, h("a", { href: "#/runs/" + encodeURIComponent(run.runId) }, run.runId)),
+            h("td", {}, run.workflow),
+            h("td", {}, badge(run.status)),
+            h("td", { title: when(run.updatedAt) }, ago(run.updatedAt)),
+            h("td", { class: "notes" }, clip(run.statusDetail || "", 120))))))));
+}
+
+function applyFilters() {
+  const status = document.getElementById("filter-status").value;
+  const workflow = document.getElementById("filter-workflow").value.trim();
+  const query = new URLSearchParams();
+  if (status) query.set("status", status);
+  if (workflow) query.set("workflow", workflow);
+  location.hash = "#/" + (query.toString() ? "?" + query : "");
+}
+
+function approvalCard(approval) {
+  const comment = h("input", { placeholder: "Comment (optional)", "aria-label": "Comment" });
+  const decide = approve => async event => {
+    const buttons = event.target.parentElement.querySelectorAll("button");
+    buttons.forEach(b => { b.disabled = true; });
+    try {
+      const result = await api("/api/runs/" + encodeURIComponent(approval.runId) + "/" + (approve ? "approve" : "reject") + "/" + encodeURIComponent(approval.gate), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ comment: comment.value || null }),
+      });
+      toast((approve ? "Approved" : "Rejected") + " '" + approval.gate + "' of " + approval.runId + " as " + result.sender + ".");
+      scheduleRefresh(0);
+    } catch (error) {
+      toast("Refused: " + error.message, true);
+      buttons.forEach(b => { b.disabled = false; });
+    }
+  };
+  return h("div", { class: "card approval", "data-run": approval.runId, "data-gate": approval.gate },
+    h("div", { class: "what" },
+      h("div", {}, h("strong", {}, approval.gate), " in ", h("a", { class: "mono", href: "#/runs/" + encodeURIComponent(approval.runId) }, approval.runId)),
+      h("div", { class: "sub" }, approval.workflow + " · step " + approval.step + " · waiting since " + ago(approval.waitingSince) +
+        (approval.timeoutAt ? " · times out " + when(approval.timeoutAt) : ""))),
+    comment,
+    h("div", { class: "actions" },
+      h("button", { class: "act approve", "data-action": "approve", onclick: decide(true) }, "Approve"),
+      h("button", { class: "act reject", "data-action": "reject", onclick: decide(false) }, "Reject")));
+}
+
+// ---- one run's timeline ----
+
+async function showRun(runId) {
+  currentRun = runId;
+  const t = await api("/api/runs/" + encodeURIComponent(runId));
+  const waiting = t.status === "suspended" ? t.steps.filter(s => s.state === "waiting" && s.approvalGate) : [];
+  const longest = Math.max(1, ...t.steps.map(s => s.durationMs || 0));
+
+  const meta = [
+    ["Workflow", t.workflow + " v" + t.workflowVersion],
+    ["Started", when(t.startedAt)],
+    ["Updated", when(t.updatedAt) + " (" + ago(t.updatedAt) + ")"],
+    ["Resumed", t.resumptions + (t.resumptions === 1 ? " time" : " times")],
+    ["Steps", String(t.steps.length)],
+    ["Tokens spent (in / out)", tokens(t.tokensSpent)],
+    ["Tokens saved by replay", tokens(t.tokensSaved)],
+    ["Input", t.input === undefined ? "-" : clip(json(t.input).replace(/\s+/g, " "), 60)],
+  ];
+  if (t.fork) meta.push(["Forked from", t.fork.source + " at step " + t.fork.at]);
+
+  show(
+    h("div", { class: "crumb" }, h("a", { href: "#/" }, "← Runs")),
+    h("h1", {}, h("code", {}, t.runId), badge(t.status)),
+    t.statusDetail ? h("p", { class: "detail" }, t.statusDetail) : null,
+    h("dl", { class: "meta" }, meta.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", { title: v }, v)))),
+    waiting.length > 0 ? [h("h2", {}, "Waiting for approval"), h("div", { class: "approvals" }, waiting.map(s => approvalCard({ runId: t.runId, workflow: t.workflow, gate: s.approvalGate, step: s.step, waitingSince: s.startedAt, timeoutAt: s.dueAt })))] : null,
+    h("h2", {}, "Timeline"),
+    h("div", { class: "card" }, t.steps.length === 0 ? h("div", { class: "empty" }, "No steps yet.") :
+      h("table", { id: "steps" },
+        h("thead", {}, h("tr", {},
+          h("th", { class: "num" }, "#"), h("th", {}, "Step"), h("th", {}, "State"), h("th", { class: "num" }, "Attempts"),
+          h("th", { class: "num" }, "Duration"), h("th", { class: "num" }, "Tokens in / out"), h("th", { class: "num" }, "Replays"), h("th", {}, "Notes"))),
+        h("tbody", {}, t.steps.map(s => h("tr", { class: s.state === "inDoubt" ? "indoubt" : null, "data-step": s.step },
+          h("td", { class: "num" }, s.step),
+          h("td", { class: "step" }, h("span", { class: "stepname", title: s.name }, s.approvalGate || s.name), h("span", { class: "kind" }, s.approvalGate ? "approval" : s.kind)),
+          h("td", {}, badge(s.state)),
+          h("td", { class: "num" }, s.attempts),
+          h("td", { class: "num" }, h("div", { class: "bar" }, s.durationMs ? h("i", { style: null, "data-w": Math.round(100 * s.durationMs / longest) }) : null, duration(s.durationMs))),
+          h("td", { class: "num" }, tokens(s.usage)),
+          h("td", { class: "num" }, s.replayCount),
+          h("td", { class: "notes" }, notes(t, s))))))),
+    t.pendingSignals && t.pendingSignals.length ? [h("h2", {}, "Signals not yet consumed"), h("div", { class: "card" }, h("table", {},
+      h("tbody", {}, t.pendingSignals.map(sig => h("tr", {}, h("td", {}, sig.name), h("td", {}, "from " + (sig.sender || "unnamed")), h("td", {}, when(sig.deliveredAt)), h("td", { class: "mono" }, clip(json(sig.payload), 80)))))))] : null,
+    t.result !== undefined && t.status === "completed" ? [h("h2", {}, "Result"), h("div", { class: "card" }, h("pre", { class: "value" }, json(t.result)))] : null,
+    t.error ? [h("h2", {}, "Error"), h("div", { class: "card error" }, h("pre", { class: "value" }, t.error.type + ": " + t.error.message))] : null);
+
+  // Bar widths are set through the CSSOM: the page's Content-Security-Policy forbids inline style attributes.
+  view.querySelectorAll(".bar i[data-w]").forEach(bar => { bar.style.width = Math.max(2, Number(bar.dataset.w) * 0.9) + "px"; });
+}
+
+function notes(t, s) {
+  const parts = [];
+  if (s.state === "inDoubt") {
+    parts.push(h("div", {}, "May or may not have happened (policy " + (s.inDoubtPolicy || "askHuman") + "). Resolve:"));
+    parts.push(h("div", { class: "actions" },
+      resolveButton(t, s, "done", "Done"), resolveButton(t, s, "retry", "Retry"), resolveButton(t, s, "abort", "Abort")));
+  }
+  if (s.state === "waiting") parts.push(s.approvalGate ? "Waits for approval '" + s.approvalGate + "'" : s.kind === "timer" ? "Sleeping" : "Waits for signal '" + s.name + "'");
+  if (s.dueAt && (s.state === "waiting" || s.state === "running")) parts.push(" · due " + when(s.dueAt));
+  if (s.decision) parts.push((s.decision.approved ? "Approved" : "Rejected") + " by " + (s.decision.approver || "unnamed") + (s.decision.comment ? " — “" + s.decision.comment + "”" : ""));
+  else if (s.signalName && s.state === "completed") parts.push("Signal from " + (s.sender || "unnamed") + ": " + clip(json(s.result), 60));
+  else if (s.result !== undefined && s.state === "completed") parts.push("→ " + clip(json(s.result).replace(/\s+/g, " "), 60));
+  if (s.resolvedBy) parts.push(" · resolved by " + s.resolvedBy);
+  if (s.error) parts.push(h("div", {}, (s.state === "retrying" || s.attempts > 1 && s.state === "completed" ? "Earlier attempt failed: " : "Failed: ") + clip(s.error.message, 90)));
+  return parts;
+}
+
+function resolveButton(t, s, action, label) {
+  return h("button", { class: "act neutral", "data-resolve": action, onclick: async event => {
+    let body = { action };
+    if (action === "done") {
+      const text = prompt("The effect happened. Its result as JSON (leave empty for none):", "");
+      if (text === null) return;
+      try { body.result = text.trim() ? JSON.parse(text) : null; } catch { toast("That is not valid JSON.", true); return; }
+    }
+    event.target.disabled = true;
+    try {
+      const result = await api("/api/runs/" + encodeURIComponent(t.runId) + "/steps/" + s.step + "/resolve", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      toast("Resolved step " + s.step + " as " + action + " (" + result.sender + ").");
+      scheduleRefresh(0);
+    } catch (error) {
+      toast("Refused: " + error.message, true);
+      event.target.disabled = false;
+    }
+  } }, label);
+}
+
+// ---- routing, token, live updates ----
+
+async function render() {
+  try {
+    const match = location.hash.match(/^#\/runs\/([^?]+)/);
+    if (match) await showRun(decodeURIComponent(match[1]));
+    else await showList();
+  } catch (error) {
+    show(h("div", { class: "card empty" }, "Could not load: " + error.message));
+  }
+}
+
+function scheduleRefresh(delay) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(render, delay === undefined ? 250 : delay);
+}
+
+async function loadSession() {
+  const who = document.getElementById("who");
+  try {
+    const session = await api("/api/session");
+    document.getElementById("store").textContent = session.store;
+    who.textContent = session.user ? "signed in as " + session.user : session.acceptsChanges ? "read-only (no token)" : "read-only dashboard";
+    who.className = "who" + (session.user ? " signed" : "");
+  } catch (error) {
+    who.textContent = error.status === 401 ? "token refused" : "offline";
+    who.className = "who";
+  }
+}
+
+document.getElementById("token-form").addEventListener("submit", async event => {
+  event.preventDefault();
+  const input = document.getElementById("token");
+  if (input.value.trim()) sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+  else sessionStorage.removeItem(TOKEN_KEY);
+  input.value = "";
+  await loadSession();
+  scheduleRefresh(0);
+});
+
+// Server-sent events read through fetch, so the bearer token travels in a header rather than in the URL.
+async function listen() {
+  const live = document.getElementById("live");
+  for (;;) {
+    try {
+      const response = await fetch("/api/events", { headers: headers({ Accept: "text/event-stream" }) });
+      if (!response.ok) throw new Error(String(response.status));
+      live.classList.add("on");
+      live.title = "Live updates: on";
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          onEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch {
+      // Reconnect below.
+    }
+    live.classList.remove("on");
+    live.title = "Live updates: off";
+    await new Promise(resolve => setTimeout(resolve, 3000));
+  }
+}
+
+function onEvent(chunk) {
+  let type = "message";
+  const data = [];
+  for (const line of chunk.split("\n")) {
+    if (line.startsWith("event:")) type = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  if (type !== "runs") return;
+  const change = JSON.parse(data.join("\n"));
+  if (currentRun === null || change.runs.some(r => r.runId === currentRun) || change.removed.includes(currentRun)) scheduleRefresh();
+}
+
+window.addEventListener("hashchange", () => scheduleRefresh(0));
+loadSession();
+render();
+listen();

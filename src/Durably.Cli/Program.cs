@@ -1,0 +1,3 @@
+using Durably.Cli;
+
+return await DurablyCommandLine.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,113 @@
+using Durably.Sqlite;
+using Durably.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Durably.Cli.Tests;
+
+// Stores made by real runs of the test workflows, and ways to damage or lock them.
+internal static class Stores
+{
+    public static readonly RunId Done = new("done-1");
+    public static readonly RunId Waiting = new("waiting-1");
+
+    // "done-1": a research run approved by "ana" and completed; "waiting-1": a research run waiting at gate "publish".
+    public static async Task CreateAsync(string path)
+    {
+        await using var store = await SqliteJournalStore.OpenAsync(path);
+        await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions
+        {
+            WorkerId = "test-builder",
+            PollInterval = TimeSpan.FromMilliseconds(50),
+            MaxInMemoryWait = TimeSpan.FromSeconds(1),
+        });
+        AgentWorkflows.Register(runtime);
+        await runtime.StartAsync();
+        var done = await runtime.StartRunAsync(AgentWorkflows.Research, "write-ahead logging", new StartRunOptions { RunId = Done });
+        await WaitForAsync(store, Done, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
+        await runtime.ApproveAsync(Done, "publish", true, "ana", "ship it");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await done.GetResultAsync<string>(timeout.Token);
+        await runtime.StartRunAsync(AgentWorkflows.Research, "group commit", new StartRunOptions { RunId = Waiting });
+        await WaitForAsync(store, Waiting, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
+        await runtime.StopAsync();
+    }
+
+    // Polls the store another process writes to until the run's record satisfies the predicate.
+    public static async Task<RunRecord> WaitForAsync(string path, RunId runId, Func<RunRecord, bool> predicate, TimeSpan? timeout = null)
+    {
+        await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = path, CreateIfMissing = false });
+        return await WaitForAsync(store, runId, predicate, timeout);
+    }
+
+    public static async Task<RunRecord> WaitForAsync(IJournalStore store, RunId runId, Func<RunRecord, bool> predicate, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var run = await store.GetRunAsync(runId);
+            if (run is not null && predicate(run))
+            {
+                return run;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Run {runId} did not get there in time; it is {run?.Status} ({run?.StatusDetail}).");
+            await Task.Delay(50);
+        }
+    }
+
+    public static async Task<RunRecord?> GetAsync(string path, RunId runId)
+    {
+        await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = path, CreateIfMissing = false });
+        return await store.GetRunAsync(runId);
+    }
+
+    // Overwrites the file's last page with garbage, as a torn write or bit rot would leave it.
+    public static void Damage(string path)
+    {
+        SqliteConnection.ClearAllPools();
+        const int PageSize = 4096;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+        file.Position = file.Length - PageSize;
+        file.Write(Enumerable.Repeat((byte)0x5A, PageSize).ToArray());
+    }
+
+    // Holds the file locked the way a process in exclusive locking mode does: nobody else can read or write it.
+    public static SqliteConnection Lock(string path)
+    {
+        var holder = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        holder.Open();
+        foreach (var sql in new[] { "PRAGMA locking_mode=EXCLUSIVE", "BEGIN EXCLUSIVE", "INSERT INTO signals(run, name, delivered_at) VALUES(1, 'held', 0)" })
+        {
+            using var command = holder.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+
+        return holder;
+    }
+}
+
+// One store with real runs, made once for the command tests that only read it.
+public sealed class StoreFixture : IAsyncLifetime
+{
+    private readonly TempFolder _folder = new();
+
+    public string Path => _folder.File("agent.db");
+
+    // A private copy for a test that changes the store or damages it.
+    internal string Copy(TempFolder folder, string name = "copy.db")
+    {
+        var copy = folder.File(name);
+        File.Copy(Path, copy);
+        return copy;
+    }
+
+    public Task InitializeAsync() => Stores.CreateAsync(Path);
+
+    public Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+        return Task.CompletedTask;
+    }
+}
