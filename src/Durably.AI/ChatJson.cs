@@ -12,6 +12,16 @@ internal static class ChatJson
     // 64 bits of SHA-256 as 16 hex digits: collisions within one run's conversation are vanishingly unlikely.
     private const int HashBytes = 8;
 
+    // AIJsonUtilities.DefaultOptions writes indented JSON; the journal needs no whitespace.
+    public static JsonSerializerOptions DefaultOptions { get; } = Compact();
+
+    private static JsonSerializerOptions Compact()
+    {
+        var options = new JsonSerializerOptions(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+        options.MakeReadOnly();
+        return options;
+    }
+
     public static string Hash(ReadOnlySpan<byte> utf8)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];

@@ -31,7 +31,7 @@ public sealed class DurableChatClientOptions
     /// <summary>Gets the retry policy of model steps; the runtime's default when <see langword="null"/>.</summary>
     public RetryPolicy? Retry { get; init; }
 
-    /// <summary>Gets the serializer options for messages, responses and updates. Default <see cref="AIJsonUtilities.DefaultOptions"/>.</summary>
+    /// <summary>Gets the serializer options for messages, responses and updates. Default: <see cref="AIJsonUtilities.DefaultOptions"/> without indentation.</summary>
     /// <remarks>Custom <see cref="AIContent"/> types must be registered in these options (see <see cref="AIJsonUtilities.AddAIContentType{TContent}(JsonSerializerOptions, string)"/>) to be journaled.</remarks>
-    public JsonSerializerOptions SerializerOptions { get; init; } = AIJsonUtilities.DefaultOptions;
+    public JsonSerializerOptions SerializerOptions { get; init; } = ChatJson.DefaultOptions;
 }

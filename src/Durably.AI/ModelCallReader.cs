@@ -19,14 +19,14 @@ public static class ModelCallReader
     /// <param name="store">The journal store.</param>
     /// <param name="runId">The run.</param>
     /// <param name="codec">The codec the run's runtime uses; <see cref="JsonPayloadCodec.Default"/> when <see langword="null"/>.</param>
-    /// <param name="serializerOptions">The chat client's serializer options; <see cref="AIJsonUtilities.DefaultOptions"/> when <see langword="null"/>.</param>
+    /// <param name="serializerOptions">The chat client's serializer options; the default of <see cref="DurableChatClientOptions.SerializerOptions"/> when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="RunNotFoundException">The run does not exist.</exception>
     public static async Task<IReadOnlyList<JournaledModelCall>> ReadAsync(IJournalStore store, RunId runId, IPayloadCodec? codec = null, JsonSerializerOptions? serializerOptions = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         codec ??= JsonPayloadCodec.Default;
-        var json = serializerOptions ?? AIJsonUtilities.DefaultOptions;
+        var json = serializerOptions ?? ChatJson.DefaultOptions;
         var entries = await store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
         var names = new Dictionary<int, string>();
         var bodies = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
