@@ -121,7 +121,8 @@ public sealed class ScriptedChatClient : IChatClient
 
         if (response.Usage is { } usage)
         {
-            updates.Add(Update(null, $"{response.ResponseId}-usage", new UsageContent(usage)));
+            // Part of the last message, as OpenAI-compatible streams send it, so it adds no message of its own.
+            updates.Add(Update(response.Messages.LastOrDefault(), updates.LastOrDefault()?.MessageId ?? $"{response.ResponseId}-0", new UsageContent(usage)));
         }
 
         if (updates.Count > 0)
