@@ -24,13 +24,13 @@ public sealed class DurableChatClientTests
         var fromModel = new List<string>();
         var seen = new List<string>();
         var client = new ChatClientBuilder(model)
+            .UseDurably()
             .Use(async (messages, options, inner, ct) =>
             {
                 var response = await inner.GetResponseAsync(messages, options, ct);
                 fromModel.Add(AiTest.Json(response));
                 return response;
             }, null)
-            .UseDurably()
             .Build();
         void Register(DurableRuntime r) => r.Register<string, string>("ask", async (ctx, question) =>
         {
