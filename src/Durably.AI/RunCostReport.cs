@@ -9,7 +9,8 @@ public sealed record RunCostReport
     /// <summary>Gets the run.</summary>
     public required RunId RunId { get; init; }
 
-    /// <summary>Gets the tokens of the steps this process executed (called the model for).</summary>
+    /// <summary>Gets the tokens of the model steps this process executed and journaled.</summary>
+    /// <remarks>A call whose outcome a crash kept from the journal is not counted: the runtime reports steps once their outcome is durable.</remarks>
     public TokenUsage Spent { get; init; } = Zero;
 
     /// <summary>Gets the tokens of the steps this process returned from the journal instead of calling the model again.</summary>
