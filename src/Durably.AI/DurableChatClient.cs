@@ -66,10 +66,14 @@ public sealed class DurableChatClient : DelegatingChatClient
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Inside a run, updates are passed on as they arrive, and the enumeration ends only after the step's outcome is
+    /// <para>Inside a run, updates are passed on as they arrive, and the enumeration ends only after the step's outcome is
     /// durable. Start durable steps after the loop, not inside it: a crash mid-stream streams the call again, possibly
-    /// with other content. Stopping the enumeration early cancels the inner stream and journals the updates received
-    /// so far, so replay yields them all and the loop stops at the same place.
+    /// with other content.</para>
+    /// <para>Stopping the enumeration early cancels the inner stream and journals the updates received so far, so replay
+    /// yields them and the loop stops at the same place. A stream that fails before its first update is retried per
+    /// <see cref="DurableChatClientOptions.Retry"/>; one that fails after updates were passed on cannot take them back, so
+    /// its updates and error are journaled and the enumeration ends with a <see cref="StepFailedException"/>, on replay
+    /// as the first time.</para>
     /// </remarks>
     public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -115,6 +119,7 @@ public sealed class DurableChatClient : DelegatingChatClient
                 using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(step.CancellationToken, cancellationToken, stopped.Token);
                 var updates = new List<JsonElement>();
                 var received = new List<ChatResponseUpdate>();
+                ErrorInfo? failure = null;
                 try
                 {
                     await foreach (var update in InnerClient.GetStreamingResponseAsync(request.Messages, chatOptions, cancellation.Token))
@@ -132,9 +137,22 @@ public sealed class DurableChatClient : DelegatingChatClient
                 {
                     // The caller stopped reading: what arrived is the step's outcome, so replay stops at the same place.
                 }
+                catch (Exception ex) when (received.Count > 0 && !step.CancellationToken.IsCancellationRequested)
+                {
+                    // The caller has seen updates already, which a retry cannot take back: the updates and the error are the
+                    // step's outcome, so replay yields the same updates and then throws the same error.
+                    failure = ErrorInfo.FromException(ex);
+                }
 
                 Report(step, received.ToChatResponse().Usage);
-                return ledger.Record(request, Options.DeduplicateMessages, Json, response: null, updates);
+                var record = ledger.Record(request, Options.DeduplicateMessages, Json, response: null, updates);
+                if (failure is not null)
+                {
+                    record.Error = failure;
+                    record.Step = step.Step;
+                }
+
+                return record;
             },
             StepOptionsFor(request));
 
@@ -160,6 +178,11 @@ public sealed class DurableChatClient : DelegatingChatClient
                 {
                     yield return ChatJson.ToUpdate(body, Json);
                 }
+            }
+
+            if (record.Error is { } error)
+            {
+                throw new StepFailedException(Options.StepName, record.Step ?? 0, error);
             }
         }
         finally

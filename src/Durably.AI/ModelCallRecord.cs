@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Durably.Journal;
 
 namespace Durably.AI;
 
@@ -37,6 +38,15 @@ internal sealed class ModelCallRecord
     [JsonPropertyName("upd")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<JsonElement>? Updates { get; set; }
+
+    // A stream that failed after updates were passed on: the error the enumeration ends with, and the step it is reported for.
+    [JsonPropertyName("err")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ErrorInfo? Error { get; set; }
+
+    [JsonPropertyName("step")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Step { get; set; }
 }
 
 // A request as message hashes: the first Keep hashes of an earlier conversation (a model step's request then its output,

@@ -159,6 +159,101 @@ public sealed class StreamingTests
         Assert.Equal(["chat", "tool:shout", "chat", "chat"], AiTest.Steps(await harness.Store.ReadAsync(Id)).Where(s => s.Name != "after").Select(s => s.Name));
     }
 
+    [Fact]
+    public async Task GetStreamingResponseAsync_FailsAfterUpdates_SameUpdatesThenSameErrorOnReplay()
+    {
+        await using var harness = new RuntimeHarness();
+        var model = new BrokenStream(updatesBeforeFailure: 2);
+        var client = new ChatClientBuilder(model).UseDurably().Build();
+        var runs = new List<string>();
+        void Register(DurableRuntime r) => r.Register<int, string>("broken", async (ctx, _) =>
+        {
+            var text = "";
+            try
+            {
+                await foreach (var update in client.GetStreamingResponseAsync("go"))
+                {
+                    text += update.Text;
+                }
+            }
+            catch (StepFailedException ex)
+            {
+                text += " | " + ex.ErrorType + ": " + ex.ErrorMessage;
+            }
+
+            lock (runs)
+            {
+                runs.Add(text);
+            }
+
+            await ctx.StepAsync("after", _ => Task.FromResult(0));
+            return text;
+        });
+
+        var text = await AiTest.CrashAndRecoverAsync<string, int>(harness, Register, "broken", 0, Id, AiTest.AtStep("after"));
+
+        Assert.Equal("part 0 part 1  | System.IO.IOException: connection reset", text);
+        Assert.Equal([text, text], runs);
+        Assert.Equal(1, model.Calls);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_FailsBeforeFirstUpdate_RetriedPerOptions()
+    {
+        await using var harness = new RuntimeHarness();
+        var model = new BrokenStream(updatesBeforeFailure: 0, failures: 1);
+        var client = new ChatClientBuilder(model)
+            .UseDurably(new DurableChatClientOptions { Retry = new RetryPolicy { MaxAttempts = 2, InitialDelay = TimeSpan.FromMilliseconds(1), Jitter = 0 } })
+            .Build();
+        var runtime = await harness.StartAsync(
+            r => r.Register<int, string>("retried", async (ctx, _) =>
+            {
+                var text = "";
+                await foreach (var update in client.GetStreamingResponseAsync("go"))
+                {
+                    text += update.Text;
+                }
+
+                return text;
+            }),
+            o => new DurableRuntimeOptions { WorkerId = o.WorkerId, PollInterval = o.PollInterval, MaxInMemoryWait = TimeSpan.FromSeconds(1) });
+
+        Assert.Equal("part 0 part 1 part 2 ", await (await runtime.StartRunAsync("retried", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
+        Assert.Equal(2, model.Calls);
+    }
+
+    // Streams three parts, failing after a given number of them on its first calls.
+    private sealed class BrokenStream(int updatesBeforeFailure, int failures = int.MaxValue) : IChatClient
+    {
+        private int _calls;
+
+        public int Calls => _calls;
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => throw new NotSupportedException();
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var call = Interlocked.Increment(ref _calls);
+            for (var i = 0; i < 3; i++)
+            {
+                if (i == updatesBeforeFailure && call <= failures)
+                {
+                    throw new IOException("connection reset");
+                }
+
+                await Task.Yield();
+                yield return new ChatResponseUpdate(ChatRole.Assistant, $"part {i} ");
+            }
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
     // Streams "first", then waits for the test before streaming " second".
     private sealed class SlowStream(Task release) : IChatClient
     {
