@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Durably.Journal;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Durably.AI;
 
@@ -28,14 +31,18 @@ namespace Durably.AI;
 public sealed class DurableChatClient : DelegatingChatClient
 {
     private static readonly AsyncLocal<bool> InModelStepFlag = new();
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, bool> _plainToolsReported = new(StringComparer.Ordinal);
 
     /// <summary>Creates a durable chat client over <paramref name="innerClient"/>.</summary>
     /// <param name="innerClient">The client that calls the model.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Where to warn about tools offered to the model that are not durable (once per tool name).</param>
     /// <exception cref="InvalidOperationException"><paramref name="innerClient"/> contains a <see cref="FunctionInvokingChatClient"/>: function invocation must wrap this client, not the other way round.</exception>
-    public DurableChatClient(IChatClient innerClient, DurableChatClientOptions? options = null)
+    public DurableChatClient(IChatClient innerClient, DurableChatClientOptions? options = null, ILoggerFactory? loggerFactory = null)
         : base(innerClient)
     {
+        _logger = (ILogger?)loggerFactory?.CreateLogger<DurableChatClient>() ?? NullLogger.Instance;
         Options = options ?? new DurableChatClientOptions();
         ArgumentException.ThrowIfNullOrWhiteSpace(Options.StepName, nameof(options));
         ArgumentNullException.ThrowIfNull(Options.SerializerOptions, nameof(options));
@@ -88,6 +95,7 @@ public sealed class DurableChatClient : DelegatingChatClient
     {
         var ledger = ConversationLedger.For(run);
         var request = ChatJson.Prepare(messages, Json, Options.VerifyRequests);
+        ReportPlainTools(run, chatOptions);
         var record = await run.StepAsync(
             Options.StepName,
             async step =>
@@ -107,6 +115,7 @@ public sealed class DurableChatClient : DelegatingChatClient
     {
         var ledger = ConversationLedger.For(run);
         var request = ChatJson.Prepare(messages, Json, Options.VerifyRequests);
+        ReportPlainTools(run, chatOptions);
         var live = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stopped = new CancellationTokenSource();
         var executed = false;
@@ -192,6 +201,23 @@ public sealed class DurableChatClient : DelegatingChatClient
                 // Stopped early: end the inner stream, and let the step's outcome become durable before the workflow moves on.
                 await stopped.CancelAsync();
                 ledger.Remember(request, await stepTask);
+            }
+        }
+    }
+
+    // A function tool that is not durable runs again on replay; say so once per tool.
+    private void ReportPlainTools(RunContext run, ChatOptions? chatOptions)
+    {
+        if (chatOptions?.Tools is not { Count: > 0 } tools || !_logger.IsEnabled(LogLevel.Warning))
+        {
+            return;
+        }
+
+        foreach (var tool in tools)
+        {
+            if (tool is AIFunction function && function.GetService<DurableAIFunction>() is null && _plainToolsReported.TryAdd(function.Name, true))
+            {
+                Log.PlainTool(_logger, function.Name, run.RunId);
             }
         }
     }

@@ -2,6 +2,7 @@ using Durably.Journal;
 using Durably.Testing;
 using Durably.Tests.Runtime;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Durably.AI.Tests;
 
@@ -231,6 +232,29 @@ public sealed class DurableChatClientTests
         Assert.Equal(0, invoked);
     }
 
+    [Fact]
+    public async Task GetResponseAsync_PlainToolOffered_WarnsOncePerTool()
+    {
+        await using var harness = new RuntimeHarness();
+        var model = new ScriptedChatClient(_ => ScriptedChatClient.Reply("ok"));
+        var logs = new ListLoggerFactory();
+        var client = new ChatClientBuilder(model).UseDurably(loggerFactory: logs).Build();
+        var plain = AIFunctionFactory.Create(() => 1, "plain");
+        var durable = AIFunctionFactory.Create(() => 2, "durable").AsDurable();
+        var runtime = await harness.StartAsync(r => r.Register<int, string>("tools", async (ctx, _) =>
+        {
+            var options = new ChatOptions { Tools = [plain, durable] };
+            await client.GetResponseAsync("one", options);
+            return (await client.GetResponseAsync("two", options)).Text;
+        }));
+
+        await (await runtime.StartRunAsync("tools", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+
+        var warning = Assert.Single(logs.Messages);
+        Assert.Contains("Tool 'plain'", warning, StringComparison.Ordinal);
+        Assert.Contains("AsDurable()", warning, StringComparison.Ordinal);
+    }
+
     // A client that runs its own tool loop inside the model call, which a durable tool must refuse.
     private sealed class ToolCallingClient(AIFunction tool) : IChatClient
     {
@@ -241,6 +265,34 @@ public sealed class DurableChatClientTests
             => throw new NotSupportedException();
 
         public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class ListLoggerFactory : ILoggerFactory, ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Messages)
+            {
+                Messages.Add(formatter(state, exception));
+            }
+        }
 
         public void Dispose()
         {
