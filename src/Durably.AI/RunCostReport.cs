@@ -9,8 +9,8 @@ public sealed record RunCostReport
     /// <summary>Gets the run.</summary>
     public required RunId RunId { get; init; }
 
-    /// <summary>Gets the tokens of the model steps this process executed and journaled.</summary>
-    /// <remarks>A call whose outcome a crash kept from the journal is not counted: the runtime reports steps once their outcome is durable.</remarks>
+    /// <summary>Gets the tokens of the model steps this process executed to completion.</summary>
+    /// <remarks>A call whose outcome a crash kept from the journal is not counted: the runtime reports a step when its outcome is durable (or, for a step its checkpoint policy does not journal, when it returns).</remarks>
     public TokenUsage Spent { get; init; } = Zero;
 
     /// <summary>Gets the tokens of the steps this process returned from the journal instead of calling the model again.</summary>
