@@ -178,8 +178,9 @@ public sealed class DurableChatClient : DelegatingChatClient
                 }
             }
 
-            var record = await stepTask;
+            // The channel completes only once the step has ended, so there is nothing left to stop.
             finished = true;
+            var record = await stepTask;
             ledger.Remember(request, record);
             if (!executed)
             {
