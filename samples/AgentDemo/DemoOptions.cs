@@ -1,0 +1,121 @@
+using System.Globalization;
+
+namespace AgentDemo;
+
+// Command-line options of the demo. Every option has a default, so the demo runs with none.
+internal sealed class DemoOptions
+{
+    public string Store { get; set; } = Path.Combine(Environment.CurrentDirectory, "agent-demo.db");
+
+    public string RunId { get; set; } = "research-run";
+
+    public int CrashAtStep { get; set; }
+
+    public int CrashInStep { get; set; }
+
+    public string Approve { get; set; } = "auto";
+
+    public double TimerSeconds { get; set; } = 2;
+
+    public string? LlmUrl { get; set; }
+
+    public string? Model { get; set; }
+
+    public string ToolsUrl { get; set; } = "";
+
+    public bool JsonEvents { get; set; }
+
+    public string Topic { get; set; } = "crash-safe AI agents";
+
+    public string OutputFolder { get; set; } = Path.Combine(Environment.CurrentDirectory, "agent-demo-output");
+
+    public string Command { get; set; } = "story";
+
+    public static DemoOptions Parse(string[] args)
+    {
+        var options = new DemoOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new DemoUsageException($"{args[i]} needs a value.");
+            int Number(string name)
+            {
+                var text = Value();
+                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 12
+                    ? n
+                    : throw new DemoUsageException($"{name} takes a step number from 1 to 12, not '{text}'.");
+            }
+
+            switch (args[i])
+            {
+                case "run" or "story" or "approve":
+                    options.Command = args[i];
+                    break;
+                case "--store": options.Store = Value(); break;
+                case "--run-id": options.RunId = Value(); break;
+                case "--crash-at-step": options.CrashAtStep = Number("--crash-at-step"); options.Command = "run"; break;
+                case "--crash-in-step": options.CrashInStep = Number("--crash-in-step"); options.Command = "run"; break;
+                case "--approve":
+                    options.Approve = Value() is "auto" or "wait" ? args[i] : throw new DemoUsageException("--approve takes auto or wait.");
+                    break;
+                case "--timer":
+                    var timer = Value();
+                    options.TimerSeconds = double.TryParse(timer, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && t >= 0 ? t : throw new DemoUsageException($"--timer takes seconds, not '{timer}'.");
+                    break;
+                case "--llm-url": options.LlmUrl = Value(); break;
+                case "--model": options.Model = Value(); break;
+                case "--tools-url": options.ToolsUrl = Value(); break;
+                case "--events":
+                    options.JsonEvents = Value() == "json" ? true : throw new DemoUsageException("--events takes json.");
+                    break;
+                case "--topic": options.Topic = Value(); break;
+                case "--out": options.OutputFolder = Value(); break;
+                case "--help" or "-h":
+                    options.Command = "help";
+                    break;
+                default:
+                    throw new DemoUsageException($"Unknown option '{args[i]}'.");
+            }
+        }
+
+        if (options.LlmUrl is not null && options.Model is null)
+        {
+            throw new DemoUsageException("--llm-url needs --model NAME as well.");
+        }
+
+        if (Durably.RunId.Validate(options.RunId) is { } error)
+        {
+            throw new DemoUsageException(error);
+        }
+
+        return options;
+    }
+
+    public const string Usage = """
+        The crash-and-resume agent demo.
+
+          dotnet run --project samples/AgentDemo
+              The whole story: runs the agent in a child process that crashes at step 7, runs it again on the same
+              journal, and shows what was replayed, what was executed, and what a naive restart would have repeated.
+
+          dotnet run --project samples/AgentDemo -- run [options]
+              Runs the agent once in this process.
+
+          dotnet run --project samples/AgentDemo -- approve --store PATH --run-id ID
+              Approves a run that waits (started with --approve wait) from another process.
+
+        Options:
+          --store PATH          SQLite journal (default ./agent-demo.db)
+          --run-id ID           run id (default research-run); the same id resumes the same run
+          --crash-at-step N     kill the process (SIGKILL) right after step N's outcome is durable
+          --crash-in-step N     kill it inside step N, after its side effect was sent, before its outcome is journaled
+          --approve auto|wait   approve at once (default) or wait for an approval from another process
+          --timer SECONDS       the durable cool-off timer (default 2)
+          --llm-url URL --model NAME   use an OpenAI-compatible endpoint instead of the built-in scripted model
+          --tools-url URL       send tool and side-effect calls there instead of the built-in local endpoints
+          --events json         one JSON object per line instead of a readable transcript
+          --topic TEXT          what to research
+          --out DIR             where the files go (default ./agent-demo-output)
+        """;
+}
+
+internal sealed class DemoUsageException(string message) : Exception(message);

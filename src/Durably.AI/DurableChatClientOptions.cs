@@ -1,0 +1,37 @@
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace Durably.AI;
+
+/// <summary>Configures a <see cref="DurableChatClient"/>.</summary>
+public sealed class DurableChatClientOptions
+{
+    /// <summary>Gets the name of each model step in the journal. Default <c>chat</c>.</summary>
+    /// <remarks>On replay the n-th step must have the same name; give clients that play different roles in a workflow different names (for example <c>plan</c> and <c>draft</c>) so a timeline reads well.</remarks>
+    public string StepName { get; init; } = "chat";
+
+    /// <summary>Gets a value indicating whether each model step records a fingerprint of its request messages, checked on replay. Default <see langword="true"/>.</summary>
+    /// <remarks>
+    /// A replayed call whose messages differ from the journaled ones stops the run with a <see cref="NonDeterminismException"/>
+    /// instead of returning an answer to another question. The fingerprint covers each message's role, author, contents and
+    /// additional properties, not its <see cref="ChatMessage.MessageId"/> or <see cref="ChatMessage.CreatedAt"/>, which some
+    /// clients generate afresh on every execution. Chat options (tools, temperature) are not fingerprinted.
+    /// </remarks>
+    public bool VerifyRequests { get; init; } = true;
+
+    /// <summary>Gets a value indicating whether a model step stores only request messages the run has not journaled before. Default <see langword="true"/>.</summary>
+    /// <remarks>
+    /// When on, each message is identified by a hash of its JSON, its body is stored the first time it appears in the run, and
+    /// a request is recorded as a reference to an earlier step's conversation plus the hashes of what is new, so the journal
+    /// grows with new content instead of with the square of the conversation's length. When off, every model step stores its
+    /// whole request, which makes each entry readable in isolation. Replay never reads request bodies, so both are exact.
+    /// </remarks>
+    public bool DeduplicateMessages { get; init; } = true;
+
+    /// <summary>Gets the retry policy of model steps; the runtime's default when <see langword="null"/>.</summary>
+    public RetryPolicy? Retry { get; init; }
+
+    /// <summary>Gets the serializer options for messages, responses and updates. Default: <see cref="AIJsonUtilities.DefaultOptions"/> without indentation.</summary>
+    /// <remarks>Custom <see cref="AIContent"/> types must be registered in these options (see <see cref="AIJsonUtilities.AddAIContentType{TContent}(JsonSerializerOptions, string)"/>) to be journaled.</remarks>
+    public JsonSerializerOptions SerializerOptions { get; init; } = ChatJson.DefaultOptions;
+}
