@@ -47,7 +47,7 @@ internal sealed class DemoOptions
 
             switch (args[i])
             {
-                case "run" or "story" or "approve":
+                case "run" or "story" or "approve" or "tools":
                     options.Command = args[i];
                     break;
                 case "--store": options.Store = Value(); break;
@@ -102,6 +102,10 @@ internal sealed class DemoOptions
 
           dotnet run --project samples/AgentDemo -- approve --store PATH --run-id ID
               Approves a run that waits (started with --approve wait) from another process.
+
+          dotnet run --project samples/AgentDemo -- tools
+              Serves the built-in tool endpoints alone (prints the base URL; GET /ledger lists every request) until
+              standard input closes; pass the URL to agents with --tools-url.
 
         Options:
           --store PATH          SQLite journal (default ./agent-demo.db)
