@@ -134,7 +134,7 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
     {
         var ex = await OpenAndReadEverythingExpectingFailureAsync(new SqliteJournalStoreOptions { Path = StorePath, CreateIfMissing = false });
 
-        Assert.IsType<JournalStoreException>(ex);
+        Assert.IsType<JournalStoreNotFoundException>(ex);
         Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(StorePath));
     }

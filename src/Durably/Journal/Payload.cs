@@ -145,15 +145,13 @@ public sealed class Payload : IEquatable<Payload>
     }
 }
 
-// Plain JSON is written inline. Anything else, and JSON that itself looks like our envelope,
+// Plain JSON is written inline. Anything else, JSON null, and JSON that itself looks like our envelope,
 // is wrapped as {"$durably":"<encoding>","b64":"..."} or {"$durably":"json","raw":<value>}.
 internal sealed class PayloadJsonConverter : JsonConverter<Payload>
 {
     private static readonly byte[] EnvelopeStart = "{\"$durably\""u8.ToArray();
     private const string Marker = "$durably";
 
-    // The JSON literal null is a payload too; an absent payload is an absent property.
-    public override bool HandleNull => true;
 
     public override Payload Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -174,7 +172,8 @@ internal sealed class PayloadJsonConverter : JsonConverter<Payload>
     public override void Write(Utf8JsonWriter writer, Payload value, JsonSerializerOptions options)
     {
         var data = value.UnsafeBytes;
-        if (value.IsJson && !data.AsSpan().StartsWith(EnvelopeStart))
+        // The JSON literal null is wrapped, so it stays distinct from an absent payload (which reads back as null).
+        if (value.IsJson && !data.AsSpan().StartsWith(EnvelopeStart) && !data.AsSpan().SequenceEqual("null"u8))
         {
             writer.WriteRawValue(data, skipInputValidation: true);
             return;

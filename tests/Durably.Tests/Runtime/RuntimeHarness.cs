@@ -57,7 +57,8 @@ internal sealed class RuntimeHarness : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Run {runId} did not reach the expected status; it is {run?.Status} ({run?.StatusDetail}).");
+                var last = run is null ? null : (await Store.ReadAsync(runId)).LastOrDefault();
+                throw new TimeoutException($"Run {runId} did not reach the expected status; it is {run?.Status} ({run?.StatusDetail}). Last entry: {(last is null ? "none" : System.Text.Encoding.UTF8.GetString(Durably.Journal.JournalSerializer.Serialize(last)))}");
             }
 
             await Task.Delay(10);
