@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Durably;
 using Durably.AI;
+using Durably.Postgres;
 using Durably.Sqlite;
+using Durably.Storage;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -24,10 +26,8 @@ internal static class AgentHost
         Crash.AtStep = options.CrashAtStep;
         Crash.InStep = options.CrashInStep;
         var events = new Events(options.JsonEvents);
-        await using var store = await SqliteJournalStore.OpenAsync(options.Store);
-
-        // A fixed worker name: a restarted demo takes back its run at once instead of waiting for the lease to expire.
-        await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "agent-demo", PollInterval = TimeSpan.FromMilliseconds(200) });
+        await using var store = await OpenStoreAsync(options, create: true);
+        await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = options.Worker, PollInterval = TimeSpan.FromMilliseconds(200) });
         var accounting = new TokenAccounting();
         runtime.AddObserver(events);
         runtime.AddObserver(accounting);
@@ -73,11 +73,32 @@ internal static class AgentHost
 
     public static async Task<int> ApproveAsync(DemoOptions options)
     {
-        await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = options.Store, CreateIfMissing = false });
+        await using var store = await OpenStoreAsync(options, create: false);
         await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
         await client.ApproveAsync(new RunId(options.RunId), "publish", approved: true, approver: Environment.UserName, comment: "approved from the command line");
         Console.WriteLine($"approved run {options.RunId} as {Environment.UserName}; the waiting agent resumes within a second");
         return 0;
+    }
+
+    // SQLite unless --store names a PostgreSQL server. The agent may create its store (a development demo); approving may not.
+    private static async Task<IJournalStore> OpenStoreAsync(DemoOptions options, bool create)
+    {
+        if (!options.IsPostgres)
+        {
+            return await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = options.Store, CreateIfMissing = create });
+        }
+
+        string connectionString;
+        try
+        {
+            connectionString = PostgresConnectionString.ToNpgsql(options.Store);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new DemoUsageException(ex.Message);
+        }
+
+        return await PostgresJournalStore.OpenAsync(connectionString, create ? PostgresSchemaMode.CreateOrUpdate : PostgresSchemaMode.Validate);
     }
 
     private static IChatClient CreateModel(DemoOptions options)

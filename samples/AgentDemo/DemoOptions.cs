@@ -9,6 +9,11 @@ internal sealed class DemoOptions
 
     public string RunId { get; set; } = "research-run";
 
+    // A fixed worker name: a restarted demo takes back its run at once instead of waiting for the lease to expire.
+    public string Worker { get; set; } = "agent-demo";
+
+    public bool IsPostgres => Durably.Postgres.PostgresConnectionString.IsPostgres(Store);
+
     public int CrashAtStep { get; set; }
 
     public int CrashInStep { get; set; }
@@ -52,6 +57,7 @@ internal sealed class DemoOptions
                     break;
                 case "--store": options.Store = Value(); break;
                 case "--run-id": options.RunId = Value(); break;
+                case "--worker": options.Worker = Value(); break;
                 case "--crash-at-step": options.CrashAtStep = Number("--crash-at-step"); options.Command = "run"; break;
                 case "--crash-in-step": options.CrashInStep = Number("--crash-in-step"); options.Command = "run"; break;
                 case "--approve":
@@ -82,6 +88,11 @@ internal sealed class DemoOptions
             throw new DemoUsageException("--llm-url needs --model NAME as well.");
         }
 
+        if (options.Command == "story" && options.IsPostgres)
+        {
+            throw new DemoUsageException("The story runs on its own SQLite journal files. To run the agent on PostgreSQL, use: run --store postgres://...");
+        }
+
         if (Durably.RunId.Validate(options.RunId) is { } error)
         {
             throw new DemoUsageException(error);
@@ -98,7 +109,7 @@ internal sealed class DemoOptions
               journal, and shows what was replayed, what was executed, and what a naive restart would have repeated.
 
           dotnet run --project samples/AgentDemo -- run [options]
-              Runs the agent once in this process.
+              Runs the agent once in this process, on SQLite or (with --store postgres://...) on PostgreSQL.
 
           dotnet run --project samples/AgentDemo -- approve --store PATH --run-id ID
               Approves a run that waits (started with --approve wait) from another process.
@@ -108,8 +119,12 @@ internal sealed class DemoOptions
               standard input closes; pass the URL to agents with --tools-url.
 
         Options:
-          --store PATH          SQLite journal (default ./agent-demo.db)
+          --store PATH          SQLite journal (default ./agent-demo.db), or a PostgreSQL store for run and approve:
+                                postgres://user:password@host:port/database or Host=...;Database=...;Username=...
+                                (run creates the schema 'durably' if missing; tool calls carry X-Fencing-Token)
           --run-id ID           run id (default research-run); the same id resumes the same run
+          --worker NAME         the worker's lease name (default agent-demo); a restart under the same name takes
+                                its run back at once, so give concurrent agent processes on one database their own
           --crash-at-step N     kill the process (SIGKILL) right after step N's outcome is durable
           --crash-in-step N     kill it inside step N, after its side effect was sent, before its outcome is journaled
           --approve auto|wait   approve at once (default) or wait for an approval from another process

@@ -27,7 +27,7 @@ internal sealed class CliContext(ParseResult parse)
             throw new CliException(ExitCodes.BadInput, $"--busy-timeout is {seconds}; give a number of seconds of 1 or more.");
         }
 
-        return StoreOpener.OpenAsync(Parse.GetValue(GlobalOptions.Store), TimeSpan.FromSeconds(seconds), cancellationToken);
+        return StoreOpener.OpenAsync(Parse.GetValue(GlobalOptions.Store), Parse.GetValue(GlobalOptions.Schema)!, TimeSpan.FromSeconds(seconds), cancellationToken);
     }
 
     public void WriteJson<T>(T value)

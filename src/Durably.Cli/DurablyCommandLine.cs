@@ -17,13 +17,15 @@ internal static class DurablyCommandLine
         var root = new Command("durably", """
             durably: inspect and operate Durably journals. Show what runs did, deliver signals and approvals,
             resolve in-doubt steps, fork and purge runs, and serve a web dashboard.
-            Every command takes --store (a SQLite journal file, or the DURABLY_STORE environment variable)
-            and --json for machine-readable output. The store must exist: durably never creates one.
+            Every command takes --store (a SQLite journal file, a PostgreSQL connection string or postgres:// URL,
+            or the DURABLY_STORE environment variable) and --json for machine-readable output. The store must exist:
+            durably never creates one (a PostgreSQL schema is checked, never created or changed).
             """)
         {
             new HelpOption(),
             new VersionOption(),
             GlobalOptions.Store,
+            GlobalOptions.Schema,
             GlobalOptions.Json,
             GlobalOptions.BusyTimeout,
             RunsCommands.Build(),

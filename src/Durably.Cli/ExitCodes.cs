@@ -17,7 +17,7 @@ internal static class ExitCodes
     // A value that cannot be used: malformed JSON, an invalid run id, status or duration.
     public const int BadInput = 4;
 
-    // The store does not exist (durably never creates one).
+    // The store does not exist: no SQLite file, or a PostgreSQL schema without Durably tables (durably never creates one).
     public const int StoreMissing = 5;
 
     // The store or a journal is damaged: verify found problems, or the data cannot be read.
@@ -39,7 +39,7 @@ internal static class ExitCodes
           2    usage: unknown command or option, missing argument
           3    not found: no such run (or step) in the store
           4    bad input: malformed JSON, invalid run id, status or duration
-          5    store missing: the SQLite file does not exist (durably never creates a store)
+          5    store missing: no SQLite file, or no Durably schema in PostgreSQL (durably never creates a store)
           6    damaged: 'journal verify' found problems, or the store cannot be read
           7    locked: another process held the store locked longer than --busy-timeout
           8    conflict: the run has finished, waits at another gate, the step is not in doubt, or the new id exists

@@ -13,6 +13,14 @@ internal static class GlobalOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DURABLY_STORE"),
     };
 
+    public static Option<string> Schema { get; } = new("--schema")
+    {
+        Description = "The PostgreSQL schema that holds the store (PostgreSQL stores only). Default: durably.",
+        HelpName = "NAME",
+        Recursive = true,
+        DefaultValueFactory = _ => "durably",
+    };
+
     public static Option<bool> Json { get; } = new("--json")
     {
         Description = "Write machine-readable JSON to stdout (and errors as JSON to stderr).",

@@ -1,5 +1,6 @@
 using Durably;
 using Durably.Hosting;
+using Durably.Postgres;
 using Durably.Sqlite;
 using Durably.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +15,7 @@ public static class DurablyServiceCollectionExtensions
     /// <summary>Adds the Durably runtime and a hosted service that recovers unfinished runs at start-up and executes runs while the host runs.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the runtime options; defaults otherwise.</param>
-    /// <returns>A builder to choose the store (<see cref="UseSqlite"/>) and register workflows.</returns>
+    /// <returns>A builder to choose the store (<see cref="UseSqlite"/>, <see cref="UsePostgres"/>) and register workflows.</returns>
     public static DurablyBuilder AddDurably(this IServiceCollection services, Func<DurableRuntimeOptions, DurableRuntimeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -44,5 +45,46 @@ public static class DurablyServiceCollectionExtensions
         var options = new SqliteJournalStoreOptions { Path = path };
         options = configure?.Invoke(options) ?? options;
         return builder.UseStore(_ => SqliteJournalStore.OpenAsync(options).GetAwaiter().GetResult());
+    }
+
+    /// <summary>Stores journals in PostgreSQL, where several worker processes on several machines share them.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="connectionString">An Npgsql connection string (<c>Host=db;Database=app;Username=worker;Password=...</c>) or a <c>postgres://user:password@host:port/database</c> URL.</param>
+    /// <param name="configure">Changes the store options; it gets them with the connection string, <see cref="PostgresSchemaMode.CreateOrUpdate"/> and the host's logger set, and returns the options to use.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>
+    /// <para>The schema mode is <see cref="PostgresSchemaMode.CreateOrUpdate"/> by default, so a development host creates the
+    /// schema on first start. In production, where the schema is applied by a migration
+    /// (<see cref="PostgresJournalStore.GetSchemaScript"/>) and the workers' database user may not run DDL, validate it instead:</para>
+    /// <code>
+    /// services.AddDurably().UsePostgres(connectionString, o => new PostgresJournalStoreOptions
+    /// {
+    ///     ConnectionString = o.ConnectionString,
+    ///     Logger = o.Logger,
+    ///     SchemaMode = PostgresSchemaMode.Validate,
+    /// });
+    /// </code>
+    /// <para>The store is opened (and its schema created or checked) when the runtime is first resolved, and the container
+    /// disposes it. Give every worker process a distinct <see cref="DurableRuntimeOptions.WorkerId"/> (the default, machine
+    /// and process id, is). The runtime wakes on the store's notifications (<see cref="Durably.Storage.IRunWakeupSource"/>),
+    /// so signals delivered by other processes are picked up at once.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The connection string is neither a valid URL nor a valid Npgsql connection string.</exception>
+    public static DurablyBuilder UsePostgres(this DurablyBuilder builder, string connectionString, Func<PostgresJournalStoreOptions, PostgresJournalStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var npgsql = PostgresConnectionString.ToNpgsql(connectionString);
+        return builder.UseStore(provider =>
+        {
+            var options = new PostgresJournalStoreOptions
+            {
+                ConnectionString = npgsql,
+                SchemaMode = PostgresSchemaMode.CreateOrUpdate,
+                Logger = provider.GetService<ILoggerFactory>()?.CreateLogger("Durably.Postgres"),
+            };
+            options = configure?.Invoke(options) ?? options;
+            return PostgresJournalStore.OpenAsync(options).GetAwaiter().GetResult();
+        });
     }
 }

@@ -20,10 +20,11 @@ namespace Durably.Postgres;
 /// by run id and sequence on a new connection, reports success for those that landed with the same bytes, and
 /// writes again only those that did not (the write is conditional, so it cannot duplicate an entry).</para>
 /// <para><see cref="DeliverSignalAsync"/> and a new run send a <c>NOTIFY</c>; workers wait for it with
-/// <see cref="WaitForWakeupAsync"/>. Timers falling due are not notified: the wait's timeout is the polling fallback.</para>
+/// <see cref="WaitForWakeupAsync"/> (<see cref="IRunWakeupSource"/>, which a <see cref="DurableRuntime"/> awaits next to its poll delay).
+/// Timers falling due are not notified: the wait's timeout is the polling fallback.</para>
 /// <para>Thread-safe. Dispose it to commit what is queued and close its connections.</para>
 /// </remarks>
-public sealed partial class PostgresJournalStore : IJournalStore
+public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSource
 {
     private readonly PostgresJournalStoreOptions _options;
     private readonly NpgsqlDataSource _dataSource;
@@ -59,7 +60,8 @@ public sealed partial class PostgresJournalStore : IJournalStore
 
     /// <summary>Opens a store, creating its schema or checking it according to <see cref="PostgresJournalStoreOptions.SchemaMode"/>.</summary>
     /// <exception cref="ArgumentException">The options are incomplete or the schema name is not allowed.</exception>
-    /// <exception cref="JournalStoreException">The server cannot be reached (the message names the host), or the schema is missing or different from what this version needs.</exception>
+    /// <exception cref="JournalStoreNotFoundException">The mode is <see cref="PostgresSchemaMode.Validate"/> and the schema holds no Durably tables.</exception>
+    /// <exception cref="JournalStoreException">The server cannot be reached (the message names the host), or the schema is different from what this version needs.</exception>
     /// <exception cref="Journal.JournalFormatException">The schema was made by a newer version of Durably.</exception>
     public static async Task<PostgresJournalStore> OpenAsync(PostgresJournalStoreOptions options, CancellationToken cancellationToken = default)
     {

@@ -141,7 +141,7 @@ internal static partial class PostgresSchema
         var problems = await CompareAsync(connection, schema, cancellationToken).ConfigureAwait(false);
         if (version is null && problems.Count == Columns.Length + Indexes.Length)
         {
-            throw new JournalStoreException($"The schema '{schema}' in {location} holds no Durably tables. Create it by opening the store once with SchemaMode = CreateOrUpdate, or apply the script from PostgresJournalStore.GetSchemaScript(\"{schema}\") in your migrations.") { StoreLocation = location };
+            throw new JournalStoreNotFoundException($"The schema '{schema}' in {location} holds no Durably tables. Create it by opening the store once with SchemaMode = CreateOrUpdate, or apply the script from PostgresJournalStore.GetSchemaScript(\"{schema}\") in your migrations.") { StoreLocation = location };
         }
 
         CheckNotNewer(version, schema, location);

@@ -5,7 +5,8 @@ public enum PostgresSchemaMode
 {
     /// <summary>
     /// Checks that the schema exists with the tables, columns and indexes this version needs, and fails with a
-    /// <see cref="Storage.JournalStoreException"/> that lists what is missing or different. Changes nothing.
+    /// <see cref="Storage.JournalStoreException"/> that lists what is missing or different (a
+    /// <see cref="Storage.JournalStoreNotFoundException"/> when the schema holds no Durably tables at all). Changes nothing.
     /// For production, where the schema is applied by a migration step (see <see cref="PostgresJournalStore.GetSchemaScript"/>).
     /// </summary>
     Validate,

@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Run {RunId} could not be executed")]
     public static partial void ExecutionFailed(ILogger logger, RunId runId, Exception exception);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Waiting for a wake-up from the store failed; the worker polls until the next pass")]
+    public static partial void WakeupFailed(ILogger logger, Exception exception);
 }

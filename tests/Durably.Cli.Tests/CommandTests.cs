@@ -165,15 +165,18 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         Assert.Contains("--store", result.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Command_PostgresStore_ExplainsItIsNotSupportedYet()
+    [Theory]
+    [InlineData("postgres://durably@localhost:port/durably", "port 'port'")]
+    [InlineData("postgresql://durably@localhost/durably?sslmode=sometimes", "sslmode 'sometimes'")]
+    [InlineData("Host=localhost;Database=durably;Colour=blue", "colour")]
+    public async Task Command_MalformedPostgresConnection_Exits4SayingWhatIsWrong(string store, string complaint)
     {
-        var url = await Processes.DurablyAsync("runs", "list", "--store", "postgres://durably@localhost/durably");
-        var keyValue = await Processes.DurablyAsync("runs", "list", "--store", "Host=localhost;Database=durably");
+        var result = await Processes.DurablyAsync("runs", "list", "--store", store);
 
-        Assert.Equal(4, url.ExitCode);
-        Assert.Contains("PostgreSQL", url.Stderr, StringComparison.Ordinal);
-        Assert.Equal(4, keyValue.ExitCode);
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("PostgreSQL", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(complaint, result.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

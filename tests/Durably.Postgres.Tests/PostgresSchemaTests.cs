@@ -10,7 +10,7 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
     [Fact]
     public async Task Open_ValidateOnEmptyDatabase_FailsSayingHowToCreateTheSchema()
     {
-        var ex = await Assert.ThrowsAsync<JournalStoreException>(() => _database.OpenStoreAsync(PostgresSchemaMode.Validate));
+        var ex = await Assert.ThrowsAsync<JournalStoreNotFoundException>(() => _database.OpenStoreAsync(PostgresSchemaMode.Validate));
 
         Assert.Contains($"schema '{_database.Schema}'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("holds no Durably tables", ex.Message, StringComparison.Ordinal);

@@ -2,7 +2,7 @@ using Durably.Storage;
 
 namespace Durably;
 
-// Claiming runs, executing them with leases renewed in the background, and waking for timers and signals.
+// Claiming runs, executing them with leases renewed in the background, and waking for timers, signals and store wake-ups.
 public sealed partial class DurableRuntime
 {
     private async Task LoopAsync()
@@ -51,7 +51,15 @@ public sealed partial class DurableRuntime
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
         var poke = _poke.WaitAsync(stop.Token);
         var delay = Task.Delay(wait, Options.TimeProvider, stop.Token);
-        await Task.WhenAny(poke, delay).ConfigureAwait(false);
+        if (Store is IRunWakeupSource wakeups)
+        {
+            await Task.WhenAny(poke, delay, WaitForWakeupAsync(wakeups, wait, stop.Token)).ConfigureAwait(false);
+        }
+        else
+        {
+            await Task.WhenAny(poke, delay).ConfigureAwait(false);
+        }
+
         await stop.CancelAsync().ConfigureAwait(false);
         if (poke.IsCompletedSuccessfully)
         {
@@ -59,6 +67,21 @@ public sealed partial class DurableRuntime
             while (_poke.Wait(0))
             {
             }
+        }
+    }
+
+    // A store's wake-up (another process delivered a signal, started or released a run) ends the wait early.
+    private async Task WaitForWakeupAsync(IRunWakeupSource wakeups, TimeSpan wait, CancellationToken token)
+    {
+        try
+        {
+            await wakeups.WaitForWakeupAsync(wait, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Without wake-ups the poll delay decides; returning now would make the loop spin.
+            Log.WakeupFailed(_logger, ex);
+            await Task.Delay(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
         }
     }
 

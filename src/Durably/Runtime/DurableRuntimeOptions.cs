@@ -20,6 +20,11 @@ public sealed class DurableRuntimeOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets how often the store is polled for runs made runnable by other processes. Default 1 second.</summary>
+    /// <remarks>
+    /// A store that implements <see cref="Storage.IRunWakeupSource"/> (PostgreSQL) wakes the worker as soon as another process
+    /// delivers a signal, starts a run or releases a lease; the poll then only catches timers falling due, expired leases
+    /// of workers that died, and wake-ups lost while the store reconnects, so it can be longer.
+    /// </remarks>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Gets the longest wait (timer, retry backoff) kept in memory; longer waits suspend and unload the run. Default zero: every wait unloads.</summary>

@@ -1,0 +1,293 @@
+using Durably.Inspection;
+using Durably.Journal;
+using Durably.Storage;
+using Durably.TestHost;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Durably.Postgres.Tests;
+
+// Several real worker processes (Durably.TestHost pg-worker) on one schema, killed with SIGKILL or paused with SIGSTOP.
+// Every run executes LedgerWorkflow, whose effects go to a fenced ledger in the same database (see LedgerWorkflow). A trigger
+// on the journal table records which process (by its connection's application name) inserted each entry, and when by the
+// database clock, so the tests can tell who wrote what without trusting the code under test.
+public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+
+    // Lease expiry is at most one TTL after the kill (leases are renewed every third of it); then a worker's poll (200 ms),
+    // its claim, reading the journal and replaying it come before the first write. A loaded 2-core machine adds the rest.
+    private static readonly TimeSpan TakeoverMargin = TimeSpan.FromSeconds(2);
+
+    private readonly TestDatabase _database = new();
+    private readonly List<WorkerProcess> _workers = [];
+
+    private string S => _database.Schema;
+
+    [Fact]
+    public async Task Workers_OneKilledWithSigkillAtRandomMomentsAndRestarted_EveryRunCompletesOnceAndTakeoverIsWithinTheLease()
+    {
+        await PrepareAsync();
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        output.WriteLine($"seed {seed}");
+        await Task.WhenAll(StartWorkerAsync("steady-1"), StartWorkerAsync("steady-2"), StartWorkerAsync("victim-1"));
+        var victim = _workers.Single(w => w.Name == "victim-1");
+        await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
+        await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var runs = Enumerable.Range(1, 50).Select(i => new RunId($"run-{i:D2}")).ToList();
+
+        // Half the runs arrive at once, the rest over the next five seconds, each claimed by whichever worker is quickest, so
+        // every incarnation of the victim is likely to hold some; a run takes about eight seconds, so most are in flight together.
+        await Task.WhenAll(runs.Take(25).Select(id => client.StartRunAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id })));
+        var starting = Task.Run(async () =>
+        {
+            foreach (var id in runs.Skip(25))
+            {
+                await Task.Delay(200);
+                await client.StartRunAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id });
+            }
+        });
+
+        var kills = new List<Kill>();
+        for (var generation = 2; generation <= 6 && (!starting.IsCompleted || await UnfinishedAsync() > 0); generation++)
+        {
+            // A random moment in the victim's life: inside an effect, between steps, while committing, while claiming.
+            await Task.Delay(random.Next(800, 2500));
+            var killedAt = DateTimeOffset.UtcNow;
+            await victim.KillAsync();
+            kills.Add(new Kill(victim.Name, killedAt, await HeldAsync(victim.Name)));
+            await Task.Delay(random.Next(0, 500));
+            victim = await StartWorkerAsync($"victim-{generation}");
+        }
+
+        await starting;
+        await WaitUntilAsync(async () => await UnfinishedAsync() == 0, TimeSpan.FromSeconds(40), "every run completes");
+
+        // Takeover: from the kill to the first journal write by another process on each run the killed worker held.
+        var takeovers = new List<TimeSpan>();
+        foreach (var kill in kills)
+        {
+            foreach (var (runId, epoch) in kill.Held)
+            {
+                var (seq, at, app) = await FirstWriteAfterAsync(runId, kill.Worker, kill.At);
+                var latency = at - kill.At;
+                takeovers.Add(latency);
+                Assert.True(latency <= Lease + TakeoverMargin, $"{app} took {runId} over {latency.TotalMilliseconds:F0} ms after {kill.Worker} was killed; the lease is {Lease.TotalSeconds} s");
+                if (seq > 1)
+                {
+                    // The run had progress: the new activation's first write says who resumed it, at which epoch.
+                    var resumed = Assert.IsType<RunResumed>((await store.ReadAsync(runId, seq))[0]);
+                    Assert.Equal(app, resumed.Worker);
+                    Assert.True(resumed.LeaseEpoch > epoch, $"{runId}: resumed at epoch {resumed.LeaseEpoch}, the killed worker held {epoch}");
+                }
+            }
+        }
+
+        output.WriteLine($"{kills.Count} kills; runs held at each: {string.Join(", ", kills.Select(k => k.Held.Count))}");
+        output.WriteLine($"takeover after kill (ms): {string.Join(", ", takeovers.Select(t => t.TotalMilliseconds.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.True(kills.Count >= 3, $"only {kills.Count} kills happened before the runs finished");
+        Assert.NotEmpty(takeovers);
+
+        // Journals: sound, every step has exactly one outcome, every run exactly one result.
+        var report = await JournalVerifier.VerifyAsync(store);
+        Assert.True(report.IsSound, string.Join("\n", report.Problems.Select(p => $"{p.RunId} {p.Sequence}: {p.Message}")));
+        var completedAt = new Dictionary<string, DateTimeOffset>();
+        foreach (var runId in runs)
+        {
+            var journal = await store.ReadAsync(runId);
+            Assert.Single(journal.OfType<RunCompleted>());
+            var outcomes = journal.OfType<StepCompleted>().GroupBy(e => e.Step).ToDictionary(g => g.Key, g => g.ToList());
+            Assert.Equal(Enumerable.Range(1, LedgerWorkflow.Steps.Count), outcomes.Keys.Order());
+            Assert.All(outcomes, o => Assert.True(o.Value.Count == 1, $"{runId} step {o.Key} has {o.Value.Count} outcomes"));
+            foreach (var (step, outcome) in outcomes)
+            {
+                completedAt[$"{runId.Value}:{step}"] = outcome[0].Timestamp;
+            }
+        }
+
+        // Side effects: each idempotency key applied exactly once, and no call accepted after its step's outcome was durable.
+        var applied = await ColumnAsync<string>($"SELECT key FROM {S}.effects");
+        Assert.Equal(runs.SelectMany(LedgerWorkflow.EffectKeys).Order(), applied.Order());
+        var attempts = await AttemptsAsync();
+        Assert.All(attempts.Where(a => a.Accepted), a => Assert.True(
+            a.At <= completedAt[a.Key].AddMilliseconds(1),
+            $"{a.Key} was called by {a.Worker} at {a.At:O}, after its outcome was journaled at {completedAt[a.Key]:O}"));
+        output.WriteLine($"effect calls: {attempts.Count} for {applied.Count} keys; repeated after a crash (in doubt): {attempts.Where(a => a.Accepted).GroupBy(a => a.Key).Count(g => g.Count() > 1)}; refused as stale: {attempts.Count(a => !a.Accepted)}");
+    }
+
+    [Fact]
+    public async Task Worker_PausedWithSigstopPastItsLease_WritesNothingAfterTheTakeoverAndLogsTheLostLease()
+    {
+        await PrepareAsync();
+        var zombie = await StartWorkerAsync("zombie");
+        await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
+        await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var runs = Enumerable.Range(1, 3).Select(i => new RunId($"held-{i}")).ToList();
+        await Task.WhenAll(runs.Select(id => client.StartRunAsync(LedgerWorkflow.Name, "zombies", new StartRunOptions { RunId = id })));
+        await WaitUntilAsync(
+            async () => (await Task.WhenAll(runs.Select(id => store.GetRunAsync(id)))).All(r => r!.LeaseOwner == "zombie" && r.NextSequence >= 4),
+            TimeSpan.FromSeconds(30),
+            "the zombie works on every run");
+
+        await zombie.PauseAsync();
+        var zombieEpochs = (await Task.WhenAll(runs.Select(id => store.GetRunAsync(id)))).ToDictionary(r => r!.RunId, r => r!.LeaseEpoch);
+        await StartWorkerAsync("rescuer");
+
+        // The rescuer has taken every run over and called the ledger with its own fencing token on each.
+        await WaitUntilAsync(
+            async () => (await ColumnAsync<string>($"SELECT DISTINCT run_id FROM {S}.attempts WHERE worker = 'rescuer' AND accepted")).Count == runs.Count,
+            TimeSpan.FromSeconds(30),
+            "the rescuer takes every run over");
+        await zombie.ContinueAsync();
+
+        foreach (var runId in runs)
+        {
+            await zombie.WaitForLineAsync(l => l.Contains($"Run {runId} lost its lease", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        }
+
+        await WaitUntilAsync(async () => await UnfinishedAsync() == 0, TimeSpan.FromSeconds(30), "the rescuer completes every run");
+        Assert.Contains(nameof(LeaseLostException), zombie.Output, StringComparison.Ordinal);
+        foreach (var runId in runs)
+        {
+            var journal = await store.ReadAsync(runId);
+            var writers = await WritersAsync(runId);
+            var takeover = journal.OfType<RunResumed>().Single(r => r.Worker == "rescuer");
+            Assert.True(takeover.LeaseEpoch > zombieEpochs[runId]);
+
+            // The journal from the takeover on: written by the rescuer only, no entry from the zombie's epoch.
+            Assert.All(writers.Where(w => w.Seq >= takeover.Sequence), w => Assert.True(w.App == "rescuer", $"{runId} entry {w.Seq} was written by {w.App}"));
+            Assert.DoesNotContain(journal.OfType<RunResumed>(), r => r.Sequence > takeover.Sequence && r.LeaseEpoch <= zombieEpochs[runId]);
+            var takenAt = writers.Where(w => w.Seq >= takeover.Sequence).Min(w => w.At);
+            Assert.DoesNotContain(writers, w => w.App == "zombie" && w.At >= takenAt);
+            Assert.All(journal.OfType<StepCompleted>().GroupBy(e => e.Step), g => Assert.Single(g));
+            Assert.Equal(LedgerWorkflow.Steps.Count, journal.OfType<StepCompleted>().Count());
+
+            // Whatever the zombie's step bodies sent after the takeover carried its old fencing token, and the ledger refused it.
+            var late = (await AttemptsAsync()).Where(a => a.RunId == runId.Value && a.Worker == "zombie" && a.At >= takenAt).ToList();
+            Assert.All(late, a => Assert.False(a.Accepted, $"the ledger accepted {a.Key} from the zombie at epoch {a.Epoch} after the takeover"));
+        }
+
+        output.WriteLine(zombie.Output);
+    }
+
+    private async Task<WorkerProcess> StartWorkerAsync(string name)
+    {
+        var worker = await WorkerProcess.StartAsync(S, name, Lease);
+        lock (_workers)
+        {
+            _workers.Add(worker);
+        }
+
+        return worker;
+    }
+
+    // The store's schema, the ledger, and the trigger that records which process inserted each journal entry.
+    private async Task PrepareAsync()
+    {
+        await (await _database.OpenStoreAsync()).DisposeAsync();
+        await _database.ExecuteAsync(LedgerWorkflow.LedgerSql(S) + $"""
+            CREATE TABLE {S}.writes(run bigint NOT NULL, seq bigint NOT NULL, app text NOT NULL, at timestamptz NOT NULL);
+            CREATE FUNCTION {S}.record_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO {S}.writes VALUES (NEW.run, NEW.seq, current_setting('application_name'), clock_timestamp());
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER record_write AFTER INSERT ON {S}.entries FOR EACH ROW EXECUTE FUNCTION {S}.record_write();
+            """);
+    }
+
+    private async Task<long> UnfinishedAsync() => await _database.ScalarAsync<long>($"SELECT count(*) FROM {S}.runs WHERE status < 3");
+
+    private async Task<List<(RunId RunId, long Epoch)>> HeldAsync(string worker)
+    {
+        await using var connection = await TestDatabase.ConnectAsync();
+        await using var command = new NpgsqlCommand($"SELECT run_id, lease_epoch FROM {S}.runs WHERE lease_owner = $1 AND status < 3", connection) { Parameters = { new() { Value = worker } } };
+        await using var reader = await command.ExecuteReaderAsync();
+        var held = new List<(RunId, long)>();
+        while (await reader.ReadAsync())
+        {
+            held.Add((new RunId(reader.GetString(0)), reader.GetInt64(1)));
+        }
+
+        return held;
+    }
+
+    private async Task<(long Seq, DateTimeOffset At, string App)> FirstWriteAfterAsync(RunId runId, string killed, DateTimeOffset after)
+    {
+        // Rows of one insert get their clock_timestamp() in no particular order: the first write is the lowest sequence.
+        var later = (await WritersAsync(runId)).Where(w => w.App != killed && w.At > after).ToList();
+        Assert.True(later.Count > 0, $"nobody wrote to {runId} after {killed} was killed");
+        var first = later.MinBy(w => w.Seq);
+        return (first.Seq, later.Min(w => w.At), first.App);
+    }
+
+    private async Task<List<(long Seq, DateTimeOffset At, string App)>> WritersAsync(RunId runId)
+    {
+        await using var connection = await TestDatabase.ConnectAsync();
+        await using var command = new NpgsqlCommand($"SELECT w.seq, w.at, w.app FROM {S}.writes w JOIN {S}.runs r ON r.id = w.run WHERE r.run_id = $1 ORDER BY w.seq", connection) { Parameters = { new() { Value = runId.Value } } };
+        await using var reader = await command.ExecuteReaderAsync();
+        var writers = new List<(long, DateTimeOffset, string)>();
+        while (await reader.ReadAsync())
+        {
+            writers.Add((reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2)));
+        }
+
+        return writers;
+    }
+
+    private async Task<List<Attempt>> AttemptsAsync()
+    {
+        await using var connection = await TestDatabase.ConnectAsync();
+        await using var command = new NpgsqlCommand($"SELECT key, run_id, worker, epoch, at, accepted FROM {S}.attempts ORDER BY id", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var attempts = new List<Attempt>();
+        while (await reader.ReadAsync())
+        {
+            attempts.Add(new Attempt(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5)));
+        }
+
+        return attempts;
+    }
+
+    private static async Task<List<T>> ColumnAsync<T>(string sql)
+    {
+        await using var connection = await TestDatabase.ConnectAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<T>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetFieldValue<T>(0));
+        }
+
+        return values;
+    }
+
+    // Polls the database, which other processes change, until the condition holds.
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out after {timeout.TotalSeconds} s waiting until {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    private sealed record Kill(string Worker, DateTimeOffset At, List<(RunId RunId, long Epoch)> Held);
+
+    private sealed record Attempt(string Key, string RunId, string Worker, long Epoch, DateTimeOffset At, bool Accepted);
+}

@@ -1,0 +1,48 @@
+using Durably;
+using Durably.Postgres;
+using Durably.TestHost;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+// `pg-worker CONNECTION SCHEMA WORKER LEASE_MS`: a worker process on a PostgreSQL store (opened with Validate) that executes
+// LedgerWorkflow runs until standard input closes or it is killed. It sets the connections' application name to WORKER, so
+// the database can tell its writes from other workers', logs to the console (the runtime says when it loses a lease), and
+// prints "ready WORKER" once it has started. It executes at most 30 runs at once: with 50 runs, any two workers have room
+// for every run, so a dead worker's runs are taken over as soon as its leases expire, not when a slot frees up.
+internal static class PgWorkerCommand
+{
+    public static async Task<int> RunAsync(string connectionString, string schema, string worker, int leaseMilliseconds)
+    {
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        }).SetMinimumLevel(LogLevel.Information));
+        var named = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = worker }.ConnectionString;
+        await using var ledger = NpgsqlDataSource.Create(named);
+        await using var store = await PostgresJournalStore.OpenAsync(new PostgresJournalStoreOptions
+        {
+            ConnectionString = named,
+            Schema = schema,
+            SchemaMode = PostgresSchemaMode.Validate,
+            Logger = loggers.CreateLogger("Durably.Postgres"),
+        });
+        await using var runtime = new DurableRuntime(
+            store,
+            new DurableRuntimeOptions
+            {
+                WorkerId = worker,
+                LeaseDuration = TimeSpan.FromMilliseconds(leaseMilliseconds),
+                PollInterval = TimeSpan.FromMilliseconds(200),
+                MaxConcurrentRuns = 30,
+            },
+            loggers);
+        LedgerWorkflow.Register(runtime, ledger, schema, worker);
+        await runtime.StartAsync();
+        Console.WriteLine($"ready {worker}");
+        Console.Out.Flush();
+        await Console.In.ReadToEndAsync();
+        await runtime.StopAsync();
+        return 0;
+    }
+}
