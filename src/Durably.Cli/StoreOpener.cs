@@ -30,7 +30,7 @@ internal static class StoreOpener
         }
         catch (ArgumentException ex)
         {
-            throw new CliException(ExitCodes.BadInput, $"--store looks like a PostgreSQL connection but cannot be used: {WithoutParameterName(ex)} Write postgres://user:password@host:port/database or Host=...;Database=...;Username=....");
+            throw new CliException(ExitCodes.BadInput, $"--store looks like a PostgreSQL connection but cannot be used: {WithoutParameterName(ex)} Give a URL (postgres://user:password@host:port/database) or an Npgsql connection string (Host=...;Database=...;Username=...).");
         }
 
         try

@@ -79,7 +79,7 @@ public static class PostgresConnectionString
             }
             catch (ArgumentException ex)
             {
-                throw new ArgumentException($"The PostgreSQL connection string is not valid: {ex.Message}", nameof(text));
+                throw new ArgumentException($"The PostgreSQL connection string has a key Npgsql does not know or a value it cannot use ({ex.Message.Split(" (Parameter '", 2)[0]}).", nameof(text));
             }
 
             return trimmed;
@@ -166,7 +166,7 @@ public static class PostgresConnectionString
 
         if (string.IsNullOrEmpty(builder.Host))
         {
-            throw new ArgumentException("The PostgreSQL URL names no host: write postgres://user:password@host:port/database.", nameof(rest));
+            throw new ArgumentException("The PostgreSQL URL names no host.", nameof(rest));
         }
 
         return builder.ConnectionString;

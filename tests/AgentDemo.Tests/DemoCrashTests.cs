@@ -73,6 +73,48 @@ public sealed class DemoCrashTests : IAsyncLifetime
         await AssertEachEffectAppliedOnceAsync(runId, allowInDoubtRetry: step);
     }
 
+    [Fact]
+    public async Task Run_PostgresStoreKilledAfterStep7ThenRestarted_SameResultAndTheRestartSendsAHigherFencingToken()
+    {
+        var reference = await CompleteAsync("reference-pg", crash: null);
+        var runId = "pg-" + Guid.NewGuid().ToString("N")[..12];
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("DURABLY_POSTGRES") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("DURABLY_POSTGRES is not set, so the demo has no PostgreSQL server. Run the tests through scripts/with-postgres.sh."));
+        var store = $"postgres://{settings.Username}@{settings.Host}:{settings.Port}/{settings.Database}";
+        string[] args = ["run", "--store", store, "--run-id", runId, "--tools-url", _toolsUrl, "--events", "json", "--timer", "0", "--out", Path.Combine(_folder, "out")];
+
+        var crashed = await RunToEndAsync(Start([.. args, "--crash-at-step", "7"]));
+        var resumed = await RunToEndAsync(Start(args));
+
+        Assert.True(crashed.ExitCode != 0, $"the agent was to be killed after step 7 but exited {crashed.ExitCode}: {crashed.Errors}");
+        Assert.True(resumed.ExitCode == 0, $"the restarted agent exited {resumed.ExitCode}: {resumed.Errors}");
+        Assert.Equal(reference, (string)resumed.Events.Single(e => (string?)e["event"] == "run.completed")["sha256"]!);
+        await AssertEachEffectAppliedOnceAsync(runId, allowInDoubtRetry: null);
+
+        // The tools saw the lease epoch as X-Fencing-Token: one before the crash, higher ones after the restart took the run
+        // back (each resumption from the approval gate and the timer is a new claim, with a new epoch).
+        using var http = new HttpClient();
+        var tokens = JsonNode.Parse(await http.GetStringAsync(_toolsUrl + "/ledger"))!.AsArray()
+            .Where(l => ((string)l!["Key"]!).StartsWith(runId + ":", StringComparison.Ordinal))
+            .Select(l => (Step: int.Parse(((string)l!["Key"]!)[(runId.Length + 1)..], CultureInfo.InvariantCulture), Token: long.Parse((string)l["FencingToken"]!, CultureInfo.InvariantCulture)))
+            .ToList();
+        var before = Assert.Single(tokens.Where(t => t.Step <= 7).Select(t => t.Token).Distinct());
+        var after = tokens.Where(t => t.Step > 7).ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, t => Assert.True(t.Token > before, $"step {t.Step} sent fencing token {t.Token} after the restart, {before} before the crash"));
+        Assert.Equal(tokens.OrderBy(t => t.Step).Select(t => t.Token), tokens.Select(t => t.Token).Order());
+    }
+
+    [Fact]
+    public async Task Story_PostgresStore_RefusesAndPointsToTheRunCommand()
+    {
+        var story = await RunToEndAsync(Start("--store", "postgres://worker@db/app"));
+
+        Assert.Equal(2, story.ExitCode);
+        Assert.Contains("run --store postgres://", story.Errors, StringComparison.Ordinal);
+    }
+
     private async Task<string> CompleteAsync(string runId, string? crash)
     {
         var run = await RunAgentAsync(runId, crash);

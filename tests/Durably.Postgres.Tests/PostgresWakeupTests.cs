@@ -83,6 +83,44 @@ public sealed class PostgresWakeupTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
     }
 
+    [Fact]
+    public async Task Runtime_SignalDeliveredByAnotherStore_WakesTheWaitingWorkerLongBeforeItsPollInterval()
+    {
+        var application = "durably-worker-" + Guid.NewGuid().ToString("N")[..8];
+        await using var store = await PostgresJournalStore.OpenAsync(_database.Options(connectionString: new NpgsqlConnectionStringBuilder(TestDatabase.ConnectionString) { ApplicationName = application }.ConnectionString));
+        await using var sender = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
+        var pollInterval = TimeSpan.FromMinutes(2);
+        await using var worker = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "waiting-worker", PollInterval = pollInterval });
+        worker.Register<string, string>("waits", async (ctx, name) => $"{await ctx.WaitForSignalAsync<string>("greeting")}, {name}");
+        await worker.StartAsync();
+        var id = TestDatabase.NewId();
+        await worker.StartRunAsync("waits", "Ana", new StartRunOptions { RunId = id });
+        await WaitUntilAsync(async () => (await store.GetRunAsync(id))!.Status == RunStatus.Suspended, "the run suspends");
+        await WaitUntilAsync(
+            async () => await _database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", application) == 1,
+            "the worker listens");
+
+        // Only the database connects the two: the worker learns of the signal from the store's notification.
+        var delivered = DateTimeOffset.UtcNow;
+        await sender.DeliverSignalAsync(id, new SignalMessage("greeting", Payload.FromValue("Hello")));
+        using var timeout = new CancellationTokenSource(pollInterval / 4);
+        var result = await worker.GetResultAsync<string>(id, timeout.Token);
+
+        Assert.Equal("Hello, Ana", result);
+        var record = await store.GetRunAsync(id);
+        Assert.True(record!.UpdatedAt - delivered < pollInterval / 4, $"finished {record.UpdatedAt - delivered} after the signal");
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(20);
+        }
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     Task IAsyncLifetime.DisposeAsync() => _database.DisposeAsync().AsTask();
