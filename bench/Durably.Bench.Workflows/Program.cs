@@ -46,7 +46,7 @@ async Task<JsonObject> WorkloadAsync(string path)
 {
     await using var store = await SqliteJournalStore.OpenAsync(path);
     var before = FileBytes(path);
-    var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "bench", MaxConcurrentRuns = concurrency, DefaultRetry = RetryPolicy.None, PollInterval = TimeSpan.FromMilliseconds(20) });
+    var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "bench", MaxConcurrentRuns = concurrency, DefaultRetry = RetryPolicy.None });
     var latencies = new double[workflows * steps];
     var next = -1;
     var options = kind == StepKind.Effect ? StepOptions.IdempotentEffect : new StepOptions();

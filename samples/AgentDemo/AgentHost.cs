@@ -43,12 +43,7 @@ internal static class AgentHost
         }
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var chat = new ChatClientBuilder(CreateModel(options))
-            .UseFunctionInvocation()
-            .UseDurably()
-            .Use(inner => new Crash.ModelCrashPoint(inner))
-            .Build();
-        runtime.Register<string, string>(ResearchAgent.Name, (ctx, topic) => new ResearchAgent(chat, options, http).RunAsync(ctx, topic));
+        ResearchAgent.Register(runtime, CreateModel(options), http, options);
 
         await runtime.StartAsync();
         var handle = await runtime.StartRunAsync(ResearchAgent.Name, options.Topic, new StartRunOptions { RunId = runId });

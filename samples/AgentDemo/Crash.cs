@@ -18,7 +18,7 @@ internal static class Crash
 
     public static void InsideStep(int step)
     {
-        if (step == InStep)
+        if (InStep > 0 && step == InStep)
         {
             Die($"inside step {step}, after its side effect and before its outcome was journaled");
         }

@@ -29,6 +29,17 @@ internal sealed class ResearchAgent(IChatClient model, DemoOptions options, Http
 
     public static readonly int[] ModelSteps = [1, 5, 12];
 
+    // Registers the agent with a runtime: the model behind a durable chat client, tools as durable effect steps.
+    public static void Register(DurableRuntime runtime, IChatClient model, HttpClient http, DemoOptions options)
+    {
+        var chat = new ChatClientBuilder(model)
+            .UseFunctionInvocation()
+            .UseDurably()
+            .Use(inner => new Crash.ModelCrashPoint(inner))
+            .Build();
+        runtime.Register<string, string>(Name, (ctx, topic) => new ResearchAgent(chat, options, http).RunAsync(ctx, topic));
+    }
+
     public async Task<string> RunAsync(RunContext ctx, string topic)
     {
         // Steps 1-5: one tool loop. The model plans and asks for three tools; each tool call is a durable effect step;

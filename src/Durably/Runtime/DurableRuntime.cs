@@ -254,12 +254,17 @@ public sealed partial class DurableRuntime : IAsyncDisposable
                 return await ReadResultAsync<TResult>(run, cancellationToken).ConfigureAwait(false);
             }
 
-            using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(interval, Options.TimeProvider, poll.Token);
-            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, Options.PollInterval.Ticks * 30));
-            await Task.WhenAny(waiter.Task, delay).ConfigureAwait(false);
-            await poll.CancelAsync().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+            // While this runtime executes or will execute the run, its finish wakes the waiter: no need to read the store.
+            do
+            {
+                using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(interval, Options.TimeProvider, poll.Token);
+                interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, Options.PollInterval.Ticks * 30));
+                await Task.WhenAny(waiter.Task, delay).ConfigureAwait(false);
+                await poll.CancelAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            while (!waiter.Task.IsCompleted && _active.ContainsKey(runId));
         }
     }
 

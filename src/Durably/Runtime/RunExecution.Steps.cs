@@ -126,14 +126,11 @@ internal sealed partial class RunExecution
 
     // The body runs without the ambient RunContext, so durable calls made inside it are not journaled as nested
     // steps. The change stays inside this method: the caller's flow keeps its context.
-    private static Task<T> InvokeBodyAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext)
-        => Task.Run(
-            () =>
-            {
-                RunContext.EnterStepBody(stepContext.Name);
-                return body(stepContext);
-            },
-            CancellationToken.None);
+    private static async Task<T> InvokeBodyAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext)
+    {
+        RunContext.EnterStepBody(stepContext.Name);
+        return await body(stepContext).ConfigureAwait(false);
+    }
 
     public async Task<T> PhaseAsync<T>(string name, Func<Task<T>> body, StepOptions options)
     {
