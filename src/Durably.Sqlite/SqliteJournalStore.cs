@@ -72,6 +72,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             MaxEntryBytes = options.MaxEntryBytes,
             BusyTimeout = options.BusyTimeout,
             TimeProvider = options.TimeProvider,
+            FaultInjector = options.FaultInjector,
         };
 
         if (!File.Exists(path))
