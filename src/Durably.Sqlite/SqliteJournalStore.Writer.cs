@@ -151,7 +151,12 @@ public sealed partial class SqliteJournalStore
 
             if (isolated)
             {
-                FailAll(batch, ex is SqliteException s ? Translate(s, Path, "writing") : new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path });
+                FailAll(batch, ex switch
+                {
+                    SqliteException s => Translate(s, Path, "writing"),
+                    _ when IsWrongValue(ex) => WrongValue(Path, ex),
+                    _ => new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path },
+                });
                 return;
             }
 
@@ -277,7 +282,7 @@ public sealed partial class SqliteJournalStore
         {
             Begin = Prepare(connection, "BEGIN IMMEDIATE");
             Commit = Prepare(connection, "COMMIT");
-            FindRun = Prepare(connection, "SELECT id, next_seq, lease_epoch, last_entry FROM runs WHERE run_id = $run_id", "$run_id");
+            FindRun = Prepare(connection, $"SELECT id, next_seq, lease_epoch, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id", "$run_id");
             InsertRun = Prepare(connection, """
                 INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
                 VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $detail)

@@ -110,6 +110,12 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             SqliteConnection.ClearPool(writer);
             throw Translate(ex, path, "opening");
         }
+        catch (Exception ex) when (IsWrongValue(ex))
+        {
+            writer.Dispose();
+            SqliteConnection.ClearPool(writer);
+            throw WrongValue(path, ex);
+        }
         catch
         {
             writer.Dispose();

@@ -54,8 +54,10 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             });
             Assert.All(acknowledged, last => Assert.True(last >= 0, "A run failed before its first append; the disk filled too early to test anything."));
 
-            // Still full: the store fails at once again rather than retrying by itself.
-            await Assert.ThrowsAsync<StoreFullException>(() => AppendAsync(store, 0, acknowledged[0] + 1));
+            // Still full: the store fails at once again rather than retrying by itself. (A smaller append than the ones
+            // that failed may still fit: a group commit fails as a whole, so small appends failed with big ones.)
+            var big = new RunStarted { Sequence = 0, Timestamp = DateTimeOffset.UnixEpoch, Workflow = "too-big", Input = Payload.FromValue(new string('x', 400_000)) };
+            await Assert.ThrowsAsync<StoreFullException>(() => store.AppendAsync(new RunAppend(new RunId("too-big"), 0, [big])).AsTask());
         }
 
         // Reopening a full disk either works or says clearly why not; it never loses what was acknowledged.
