@@ -175,6 +175,69 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Runtime_IoErrorOnSyncMidRun_StopsTheRunAndFinishesItOnceTheStoreIsReopened()
+    {
+        const int Steps = 6;
+        var runId = new RunId("sync-failure");
+        var applied = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        void Register(DurableRuntime runtime) => runtime.Register<int, int>("effects", async (ctx, steps) =>
+        {
+            var total = 0;
+            for (var i = 1; i <= steps; i++)
+            {
+                var step = i;
+                total += await ctx.StepAsync($"effect-{step}", s =>
+                {
+                    // The target deduplicates by idempotency key, as the Retry in-doubt policy requires.
+                    applied.AddOrUpdate(s.IdempotencyKey, 1, (_, n) => n + 1);
+                    return Task.FromResult(step);
+                }, StepOptions.IdempotentEffect);
+            }
+
+            return total;
+        });
+
+        var options = new DurableRuntimeOptions { WorkerId = "sync-host", PollInterval = TimeSpan.FromMilliseconds(50), LeaseDuration = TimeSpan.FromSeconds(1), DefaultRetry = RetryPolicy.None };
+        var store = new CountingStore(await OpenAsync());
+        await using (store)
+        {
+            await using var runtime = new DurableRuntime(store, options);
+            Register(runtime);
+            await runtime.StartAsync();
+
+            // A few commits into the run a sync fails: that commit is in doubt, and from then on the store refuses every write.
+            _fault.Arm(SqliteFaultPoint.Sync, "sqlite", afterBatches: 5);
+            await runtime.StartRunAsync("effects", Steps, new StartRunOptions { RunId = runId });
+            var failure = await store.FirstFailure.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.IsType<JournalStoreFailedException>(failure);
+
+            var before = store.Snapshot();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var during = CountingStore.Between(before, store.Snapshot());
+            output.WriteLine($"store calls in 1 s after the failure: {CountingStore.Describe(during)}");
+            Assert.InRange(during.GetValueOrDefault(nameof(IJournalStore.AppendAsync)), 0, 2);
+            Assert.InRange(during.Values.Sum(), 0, 60);
+            Assert.All(store.Failures, f => Assert.IsType<JournalStoreFailedException>(f));
+            Assert.False((await store.GetRunAsync(runId))!.Status.IsFinished());
+        }
+
+        // The host reopens the store (a restart does the same): the run goes on from what reached the disk.
+        await using (var reopened = await OpenAsync())
+        {
+            await using var runtime = new DurableRuntime(reopened, options);
+            Register(runtime);
+            await runtime.StartAsync();
+            Assert.Equal(Enumerable.Range(1, Steps).Sum(), await runtime.GetResultAsync<int>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token));
+            var journal = await reopened.ReadAsync(runId);
+            Assert.Equal(Enumerable.Range(1, Steps), journal.OfType<StepCompleted>().Select(c => c.Step));
+        }
+
+        // Each effect applied at least once; only the one in doubt when the store stopped may have run twice.
+        Assert.Equal(Steps, applied.Count);
+        Assert.InRange(applied.Values.Count(n => n > 1), 0, 1);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
