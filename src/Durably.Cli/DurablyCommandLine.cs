@@ -44,6 +44,8 @@ internal static class DurablyCommandLine
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        output = new TerminalSafeWriter(output);
+        error = new TerminalSafeWriter(error);
         var root = Build();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpWithExitCodes)

@@ -9,19 +9,50 @@ internal static class Inputs
 {
     public static RunId RunId(string? text, string what = "run id")
     {
-        if (text is null || Durably.RunId.Validate(text) is { } error)
+        if (text is null)
         {
-            throw new CliException(ExitCodes.BadInput, $"'{text}' is not a valid {what}. {(text is null ? string.Empty : Durably.RunId.Validate(text))}".TrimEnd());
+            throw new CliException(ExitCodes.BadInput, $"No {what} given.");
+        }
+
+        // Validate's message shows the id itself, shortened and with control characters escaped.
+        if (Durably.RunId.Validate(text) is { } error)
+        {
+            throw new CliException(ExitCodes.BadInput, $"That is not a valid {what}. {error}");
         }
 
         return Durably.RunId.Parse(text);
     }
 
-    public static Payload Json(string text, string what)
+    public static Payload Json(string text, string what) => Json(System.Text.Encoding.UTF8.GetBytes(text), what);
+
+    // Reads a JSON value from standard input ("-" in place of the JSON argument). More than the store accepts per entry
+    // is counted, not kept, so that the error can say how large it was.
+    public static async Task<Payload> JsonFromStandardInputAsync(string what, CancellationToken cancellationToken)
+    {
+        const int Limit = StoreLimits.DefaultMaxEntryBytes;
+        await using var input = Console.OpenStandardInput();
+        using var kept = new MemoryStream();
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await input.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            total += read;
+            if (total <= Limit)
+            {
+                kept.Write(buffer, 0, read);
+            }
+        }
+
+        StoreLimits.CheckSize($"The {what} on standard input", total, Limit);
+        return Json(kept.ToArray(), what);
+    }
+
+    private static Payload Json(byte[] utf8, string what)
     {
         try
         {
-            return Payload.FromJson(text);
+            return Payload.FromJson(utf8);
         }
         catch (ArgumentException ex)
         {

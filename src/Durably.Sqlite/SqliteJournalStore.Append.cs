@@ -56,6 +56,7 @@ public sealed partial class SqliteJournalStore
             }
             else
             {
+                CheckFound(append.RunId, run.GetString(4));
                 runKey = run.GetInt64(0);
                 var actual = run.GetInt64(1);
                 var epoch = run.GetInt64(2);

@@ -40,18 +40,18 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            _ = store.FindRunForWrite(runId);
+            var (runKey, _) = store.FindRunForWrite(runId);
             using var claim = store._writer.CreateCommand();
             claim.CommandText = """
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
-                WHERE run_id = $run_id AND status < 3
+                WHERE id = $run AND status < 3
                   AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
             claim.Parameters.AddWithValue("$owner", owner);
             claim.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
             claim.Parameters.AddWithValue("$now", now);
-            claim.Parameters.AddWithValue("$run_id", runId.Value);
+            claim.Parameters.AddWithValue("$run", runKey);
             var leases = ReadLeases(claim, owner);
             return leases.Count == 0 ? null : leases[0];
         });
@@ -65,22 +65,23 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
+            var (runKey, _) = store.FindRunForWrite(lease.RunId);
             using var renew = store._writer.CreateCommand();
             renew.CommandText = """
                 UPDATE runs SET lease_expires_at = $expires
-                WHERE run_id = $run_id AND lease_epoch = $epoch AND lease_owner = $owner AND status < 3
+                WHERE id = $run AND lease_epoch = $epoch AND lease_owner = $owner AND status < 3
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
             renew.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
-            renew.Parameters.AddWithValue("$run_id", lease.RunId.Value);
+            renew.Parameters.AddWithValue("$run", runKey);
             renew.Parameters.AddWithValue("$epoch", lease.Epoch);
             renew.Parameters.AddWithValue("$owner", lease.Owner);
             var leases = ReadLeases(renew, lease.Owner);
             if (leases.Count == 0)
             {
                 using var current = store._writer.CreateCommand();
-                current.CommandText = "SELECT lease_epoch FROM runs WHERE run_id = $run_id";
-                current.Parameters.AddWithValue("$run_id", lease.RunId.Value);
+                current.CommandText = "SELECT lease_epoch FROM runs WHERE id = $run";
+                current.Parameters.AddWithValue("$run", runKey);
                 var epoch = current.ExecuteScalar() as long? ?? throw new RunNotFoundException(lease.RunId);
                 throw new LeaseLostException(lease.RunId, lease.Epoch, epoch);
             }
@@ -96,9 +97,14 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, _) =>
         {
+            if (store.TryFindRunForWrite(lease.RunId) is not var (runKey, _))
+            {
+                return 0;
+            }
+
             using var release = store._writer.CreateCommand();
-            release.CommandText = "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $run_id AND lease_epoch = $epoch AND lease_owner = $owner";
-            release.Parameters.AddWithValue("$run_id", lease.RunId.Value);
+            release.CommandText = "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $run AND lease_epoch = $epoch AND lease_owner = $owner";
+            release.Parameters.AddWithValue("$run", runKey);
             release.Parameters.AddWithValue("$epoch", lease.Epoch);
             release.Parameters.AddWithValue("$owner", lease.Owner);
             return release.ExecuteNonQuery();

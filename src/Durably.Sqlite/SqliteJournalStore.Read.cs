@@ -9,6 +9,12 @@ public sealed partial class SqliteJournalStore
 {
     private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at";
 
+    // A run is found by its id through the run-id index, and SQLite does not check the row the index leads to
+    // against the id: a damaged index entry would hand out another run's row, and with it that run's journal, whose
+    // entries are intact, so their checksums cannot tell. Selecting run_id would not help, as SQLite reads it from the
+    // index itself; this subquery reads the id stored in the row, which every lookup by id compares (CheckFound).
+    private const string StoredRunId = "(SELECT stored.run_id FROM runs stored WHERE stored.id = runs.id)";
+
     /// <inheritdoc/>
     public Task<IReadOnlyList<JournalEntry>> ReadAsync(RunId runId, long fromSequence = 0, CancellationToken cancellationToken = default)
     {
@@ -24,10 +30,16 @@ public sealed partial class SqliteJournalStore
         return Task.FromResult(ReadSql(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {RunColumns} FROM runs WHERE run_id = $run_id";
+            command.CommandText = $"SELECT {RunColumns}, {StoredRunId} FROM runs WHERE run_id = $run_id";
             command.Parameters.AddWithValue("$run_id", runId.Value);
             using var reader = command.ExecuteReader();
-            return reader.Read() ? ToRecord(reader) : null;
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            CheckFound(runId, reader.GetString(12));
+            return ToRecord(reader);
         }));
     }
 
@@ -127,10 +139,11 @@ public sealed partial class SqliteJournalStore
             object link;
             using (var find = connection.CreateCommand())
             {
-                find.CommandText = "SELECT id, next_seq, last_entry FROM runs WHERE run_id = $run_id";
+                find.CommandText = $"SELECT id, next_seq, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id";
                 find.Parameters.AddWithValue("$run_id", runId.Value);
                 using var run = find.ExecuteReader();
                 (runKey, nextSequence, link) = run.Read() ? (run.GetInt64(0), run.GetInt64(1), run.GetValue(2)) : throw new RunNotFoundException(runId);
+                CheckFound(runId, run.GetString(3));
             }
 
             // Follow the links from the last entry back to fromSequence; every step must be this run's previous entry.
@@ -148,7 +161,7 @@ public sealed partial class SqliteJournalStore
 
                 id.Value = key;
                 using var reader = command.ExecuteReader();
-                if (!reader.Read() || reader.GetInt64(0) != runKey || reader.GetInt64(1) != seq)
+                if (!reader.Read() || reader.GetValue(0) is not long run || run != runKey || reader.GetValue(1) is not long stored || stored != seq)
                 {
                     throw Missing(seq);
                 }
@@ -216,18 +229,41 @@ public sealed partial class SqliteJournalStore
         {
             throw Translate(ex, Path, "reading");
         }
-        catch (InvalidCastException ex)
+        catch (Exception ex) when (IsWrongValue(ex))
         {
-            throw new JournalCorruptedException($"The journal file '{Path}' holds a value of the wrong type ({ex.Message}); it is damaged.", ex) { StoreLocation = Path };
+            throw WrongValue(Path, ex);
         }
     }
 
-    private static long FindRunKey(SqliteConnection connection, RunId runId)
+    // SQLite does not enforce column types or NOT NULL on what it reads back, so damaged bytes can turn a value into
+    // NULL or into another type; the data reader then throws one of these when the value is read.
+    internal static bool IsWrongValue(Exception ex) => ex is InvalidCastException or InvalidOperationException and not ObjectDisposedException;
+
+    internal static JournalCorruptedException WrongValue(string path, Exception ex)
+        => new($"The journal file '{path}' holds a value of the wrong type, or no value where one must be ({ex.Message}); it is damaged. Restore it from a backup.", ex) { StoreLocation = path };
+
+    private long FindRunKey(SqliteConnection connection, RunId runId)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM runs WHERE run_id = $run_id";
+        command.CommandText = $"SELECT id, {StoredRunId} FROM runs WHERE run_id = $run_id";
         command.Parameters.AddWithValue("$run_id", runId.Value);
-        return command.ExecuteScalar() is long key ? key : throw new RunNotFoundException(runId);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            throw new RunNotFoundException(runId);
+        }
+
+        CheckFound(runId, reader.GetString(1));
+        return reader.GetInt64(0);
+    }
+
+    // Checks the id stored in the row a lookup by run id found (selected as StoredRunId) against the id looked up.
+    private void CheckFound(RunId runId, string found)
+    {
+        if (!string.Equals(runId.Value, found, StringComparison.Ordinal))
+        {
+            throw new JournalCorruptedException($"The journal file '{Path}' is damaged: its index of run ids leads from run '{runId}' to the record of run '{found}'. Restore the file from a backup; 'durably journal verify' lists what else is affected.") { StoreLocation = Path };
+        }
     }
 
     private static RunRecord ToRecord(SqliteDataReader reader) => new()

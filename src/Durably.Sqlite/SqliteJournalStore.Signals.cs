@@ -44,11 +44,20 @@ public sealed partial class SqliteJournalStore
     }
 
     private (long RunKey, RunStatus Status) FindRunForWrite(RunId runId)
+        => TryFindRunForWrite(runId) ?? throw new RunNotFoundException(runId);
+
+    private (long RunKey, RunStatus Status)? TryFindRunForWrite(RunId runId)
     {
         using var find = _writer.CreateCommand();
-        find.CommandText = "SELECT id, status FROM runs WHERE run_id = $run_id";
+        find.CommandText = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
         find.Parameters.AddWithValue("$run_id", runId.Value);
         using var reader = find.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), (RunStatus)reader.GetInt32(1)) : throw new RunNotFoundException(runId);
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        CheckFound(runId, reader.GetString(2));
+        return (reader.GetInt64(0), (RunStatus)reader.GetInt32(1));
     }
 }

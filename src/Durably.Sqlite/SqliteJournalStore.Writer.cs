@@ -5,12 +5,20 @@ namespace Durably.Sqlite;
 
 // The group-commit writer: one thread drains the queue, runs every pending write in one
 // transaction, commits (one sync), and only then completes the waiters.
+//
+// Failures: an error before COMMIT (a conflict, a full disk, an I/O error while writing pages) rolls the batch
+// back and fails its waiters; nothing of it is on disk and the writer carries on. An I/O error in COMMIT or in
+// the sync after it is different: the commit frame may or may not have reached the disk, and after a failed
+// fsync the operating system may have dropped the pages it could not write while reporting later syncs as
+// successful. The writer then fails that batch as in doubt and stops: every later write fails with
+// JournalStoreFailedException until the store is disposed and opened again, which reads what is really on disk.
 public sealed partial class SqliteJournalStore
 {
     private readonly object _queueGate = new();
     private readonly Statements _statements;
     private List<WriteItem> _queue = [];
     private bool _stopping;
+    private JournalStoreFailedException? _failure;
 
     private Task Enqueue(WriteItem item)
     {
@@ -19,6 +27,12 @@ public sealed partial class SqliteJournalStore
             if (_stopping)
             {
                 throw new ObjectDisposedException(nameof(SqliteJournalStore));
+            }
+
+            if (_failure is { } failure)
+            {
+                item.Fail(Stopped(failure));
+                return item.Task;
             }
 
             _queue.Add(item);
@@ -58,7 +72,19 @@ public sealed partial class SqliteJournalStore
                 (batch, _queue) = (_queue, batch);
             }
 
-            CommitBatch(batch, isolated: false);
+            if (Volatile.Read(ref _failure) is { } failure)
+            {
+                // Queued before the store stopped.
+                foreach (var item in batch)
+                {
+                    item.Fail(Stopped(failure));
+                }
+            }
+            else
+            {
+                CommitBatch(batch, isolated: false);
+            }
+
             batch.Clear();
         }
     }
@@ -109,20 +135,28 @@ public sealed partial class SqliteJournalStore
                     }
                 }
             }
+
+            _options.FaultInjector?.Invoke(SqliteFaultPoint.Write);
         }
         catch (Exception ex)
         {
             SqliteSchema.TryRollback(_writer);
-            if (ex is SqliteException sqlite && IsStorageFailure(sqlite))
+            if (ex is IOException || (ex is SqliteException sqlite && IsStorageFailure(sqlite)))
             {
-                FailAll(done, Translate(sqlite, Path, "writing"));
-                FailAll(batch.Where(i => !i.Task.IsCompleted).ToList(), Translate(sqlite, Path, "writing"));
+                var failure = TranslateWriteFailure(ex, "writing");
+                FailAll(done, failure);
+                FailAll(batch.Where(i => !i.Task.IsCompleted).ToList(), failure);
                 return;
             }
 
             if (isolated)
             {
-                FailAll(batch, ex is SqliteException s ? Translate(s, Path, "writing") : new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path });
+                FailAll(batch, ex switch
+                {
+                    SqliteException s => Translate(s, Path, "writing"),
+                    _ when IsWrongValue(ex) => WrongValue(Path, ex),
+                    _ => new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path },
+                });
                 return;
             }
 
@@ -137,12 +171,32 @@ public sealed partial class SqliteJournalStore
 
         try
         {
+            _options.FaultInjector?.Invoke(SqliteFaultPoint.Commit);
             _statements.Commit.ExecuteNonQuery();
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (ex is SqliteException or IOException)
         {
             SqliteSchema.TryRollback(_writer);
-            FailAll(done, Translate(ex, Path, "committing"));
+            if (IsIoError(ex))
+            {
+                Stop(ex, done);
+            }
+            else
+            {
+                // A full disk, a lock: SQLite writes the commit frame last, so a commit that failed this way left nothing.
+                FailAll(done, TranslateWriteFailure(ex, "committing"));
+            }
+
+            return;
+        }
+
+        try
+        {
+            _options.FaultInjector?.Invoke(SqliteFaultPoint.Sync);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            Stop(ex, done);
             return;
         }
 
@@ -153,6 +207,33 @@ public sealed partial class SqliteJournalStore
     }
 
     private static bool IsStorageFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 5 or 6 or 8 or 10 or 11 or 13 or 14 or 26;
+
+    private static bool IsIoError(Exception ex) => ex is IOException || (ex is SqliteException sqlite && (sqlite.SqliteErrorCode & 0xFF) == 10);
+
+    private JournalStoreException TranslateWriteFailure(Exception ex, string action) => ex is SqliteException sqlite
+        ? Translate(sqlite, Path, action)
+        : new JournalStoreException($"An I/O error occurred on the journal file '{Path}' while {action}; nothing was written. Check the disk. ({ex.Message})", ex) { StoreLocation = Path };
+
+    // Fails the batch whose commit is in doubt and refuses every later write (see the remarks at the top).
+    private void Stop(Exception ex, List<WriteItem> batch)
+    {
+        var failure = new JournalStoreFailedException(
+            $"An I/O error occurred on the journal file '{Path}' while making a commit durable ({ex.Message.TrimEnd('.')}). The writes in that commit were not acknowledged, but they may or may not be in the journal when it is reopened: read those runs before writing them again. The store accepts no more writes: check the disk, then dispose the store and open the file again.",
+            ex)
+        { StoreLocation = Path };
+        lock (_queueGate)
+        {
+            Volatile.Write(ref _failure, failure);
+        }
+
+        FailAll(batch, failure);
+    }
+
+    private JournalStoreFailedException Stopped(JournalStoreFailedException failure)
+        => new($"The store of the journal file '{Path}' stopped accepting writes after an I/O error while making a commit durable ({failure.InnerException?.Message.TrimEnd('.')}); what that commit left on disk is uncertain. Check the disk, then dispose the store and open the file again.", failure)
+        {
+            StoreLocation = Path,
+        };
 
     private static void FailAll(List<WriteItem> items, Exception ex)
     {
@@ -201,7 +282,7 @@ public sealed partial class SqliteJournalStore
         {
             Begin = Prepare(connection, "BEGIN IMMEDIATE");
             Commit = Prepare(connection, "COMMIT");
-            FindRun = Prepare(connection, "SELECT id, next_seq, lease_epoch, last_entry FROM runs WHERE run_id = $run_id", "$run_id");
+            FindRun = Prepare(connection, $"SELECT id, next_seq, lease_epoch, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id", "$run_id");
             InsertRun = Prepare(connection, """
                 INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
                 VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $detail)

@@ -12,6 +12,14 @@ namespace Durably.Sqlite;
 /// deliver signals while a host has it open; WAL mode lets readers run beside the writer, and writers in
 /// other processes wait up to <see cref="SqliteJournalStoreOptions.BusyTimeout"/> for the write lock.</para>
 /// <para>Thread-safe. Leases are stored in the file and use this machine's clock.</para>
+/// <para>When the disk fails: a full disk fails the appends of the commit it stops with <see cref="StoreFullException"/>;
+/// nothing of them is written, and later appends succeed once there is space again. An I/O error before the commit
+/// point fails that commit's appends with <see cref="JournalStoreException"/> and leaves nothing of them on disk. An
+/// I/O error while SQLite commits and syncs, or a sync reported failed after it committed, leaves that commit in doubt:
+/// its appends fail with <see cref="JournalStoreFailedException"/> (after reopening they may or may not be there), and
+/// so does every later write (appends, signals, claims), because after a failed fsync the operating system may have
+/// dropped what it could not write while later syncs report success. Dispose the store and open it again; that reads
+/// what really reached the disk. Reads keep working meanwhile.</para>
 /// </remarks>
 public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity
 {
@@ -72,6 +80,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             MaxEntryBytes = options.MaxEntryBytes,
             BusyTimeout = options.BusyTimeout,
             TimeProvider = options.TimeProvider,
+            FaultInjector = options.FaultInjector,
         };
 
         if (!File.Exists(path))
@@ -108,6 +117,12 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             writer.Dispose();
             SqliteConnection.ClearPool(writer);
             throw Translate(ex, path, "opening");
+        }
+        catch (Exception ex) when (IsWrongValue(ex))
+        {
+            writer.Dispose();
+            SqliteConnection.ClearPool(writer);
+            throw WrongValue(path, ex);
         }
         catch
         {

@@ -23,6 +23,23 @@ public sealed class SqliteJournalStoreOptions
 
     /// <summary>Gets the clock used for timestamps and leases. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    // Called by the writer at each fault point of every batch; throwing there simulates an I/O error at that
+    // point (tests only).
+    internal Action<SqliteFaultPoint>? FaultInjector { get; init; }
+}
+
+// Where in a group commit the writer calls SqliteJournalStoreOptions.FaultInjector.
+internal enum SqliteFaultPoint
+{
+    // The batch's rows are written, COMMIT has not run: an error here leaves nothing of the batch on disk.
+    Write,
+
+    // In place of COMMIT: an error here is what SQLite reports when the sync inside COMMIT fails.
+    Commit,
+
+    // After COMMIT returned: SQLite committed, then the sync is reported failed.
+    Sync,
 }
 
 /// <summary>Says how far SQLite syncs a commit before Durably acknowledges an append.</summary>

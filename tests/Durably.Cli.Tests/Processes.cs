@@ -12,12 +12,29 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 // Runs the real `durably` tool (Durably.Cli.dll, copied next to the tests) and the test host as child processes.
 internal static class Processes
 {
-    public static async Task<CliResult> DurablyAsync(params string[] args)
+    public static Task<CliResult> DurablyAsync(params string[] args) => DurablyWithInputAsync(null, args);
+
+    // Runs the tool with standard input fed from the bytes (closed at once when null).
+    public static async Task<CliResult> DurablyWithInputAsync(byte[]? input, params string[] args)
     {
-        using var process = Start("Durably.Cli.dll", args, null);
+        using var process = Start("Durably.Cli.dll", args, null, redirectInput: true);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            if (input is not null)
+            {
+                await process.StandardInput.BaseStream.WriteAsync(input, timeout.Token);
+            }
+
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The tool may stop reading early (and exit) once it knows the input is too large.
+        }
+
         await process.WaitForExitAsync(timeout.Token);
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
@@ -28,11 +45,12 @@ internal static class Processes
     public static ChildProcess StartHost(string store, string runId, string workflow, IDictionary<string, string>? environment = null)
         => new(Start("Durably.TestHost.dll", ["agent", store, runId, workflow], environment));
 
-    private static Process Start(string dll, IEnumerable<string> args, IDictionary<string, string>? environment, string? workingDirectory = null)
+    private static Process Start(string dll, IEnumerable<string> args, IDictionary<string, string>? environment, string? workingDirectory = null, bool redirectInput = false)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

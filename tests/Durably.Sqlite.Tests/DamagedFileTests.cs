@@ -139,7 +139,7 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(StorePath));
     }
 
-    public static TheoryData<string> EntryDamages() => ["random-bytes", "cut-in-half", "one-letter-changed", "other-entry", "text-instead-of-blob", "row-deleted", "last-row-deleted", "link-changed"];
+    public static TheoryData<string> EntryDamages() => ["random-bytes", "cut-in-half", "one-letter-changed", "other-entry", "text-instead-of-blob", "row-deleted", "last-row-deleted", "link-changed", "run-null", "seq-null"];
 
     [Theory]
     [MemberData(nameof(EntryDamages))]
@@ -160,6 +160,8 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
                 "text-instead-of-blob" => "UPDATE entries SET data = CAST(data AS TEXT)",
                 "row-deleted" or "last-row-deleted" => "DELETE FROM entries",
                 "link-changed" => "UPDATE entries SET prev = (SELECT max(id) FROM entries)",
+                "run-null" => "UPDATE entries SET run = NULL",
+                "seq-null" => "UPDATE entries SET seq = NULL",
                 _ => throw new ArgumentOutOfRangeException(nameof(damage)),
             };
             using var command = connection.CreateCommand();
@@ -170,7 +172,12 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
             var at = Encoding.UTF8.GetString(changed).IndexOf("result-", StringComparison.Ordinal) + "result-".Length;
             changed[at] = (byte)(changed[at] == (byte)'x' ? 'y' : 'x');
             command.Parameters.AddWithValue("$changed", changed);
+
+            // SQL cannot put NULL into a NOT NULL column, a flipped bit in a record header can: lift the constraint for the update.
+            var schema = (string)Scalar(connection, "SELECT sql FROM sqlite_master WHERE name = 'entries'")!;
+            SetSchema(connection, "entries", schema.Replace(" NOT NULL", string.Empty, StringComparison.Ordinal));
             Assert.Equal(1, command.ExecuteNonQuery());
+            SetSchema(connection, "entries", schema);
         }
 
         await using var store = await WithTimeout(() => SqliteJournalStore.OpenAsync(StorePath));
@@ -223,6 +230,75 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(StorePath, ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ReadAndAppend_RunIdIndexLeadsToAnotherRunsRecord_ThrowCorruptedInsteadOfUsingThatRun()
+    {
+        var (alpha, bravo) = await WriteTwoRunsAsync();
+
+        // The index entry of 'bravo' now holds the row id of 'alpha' (1): the table and every entry are intact.
+        DamageRunIdIndex("bravo"u8, record => record[^1] = 1);
+
+        await using var store = await WithTimeout(() => SqliteJournalStore.OpenAsync(StorePath));
+        var read = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.ReadAsync(bravo));
+        var get = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.GetRunAsync(bravo));
+        var append = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.AppendAsync(new RunAppend(bravo, 3, [Completed(3)])).AsTask());
+        var signal = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.DeliverSignalAsync(bravo, new SignalMessage("nudge", null)));
+        var claim = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.TryClaimRunAsync(bravo, "w", TimeSpan.FromMinutes(1)));
+
+        output.WriteLine(read.Message);
+        Assert.All(new[] { read, get, append, signal, claim }, ex =>
+        {
+            Assert.Contains(StorePath, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'bravo'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'alpha'", ex.Message, StringComparison.Ordinal);
+        });
+
+        // Nothing was written into the run the damaged index leads to.
+        var alphaRun = (await store.ListRunsAsync(new RunQuery { PageSize = 10 })).Runs.Single(r => r.RunId == alpha);
+        Assert.Equal(3, alphaRun.NextSequence);
+        Assert.Null(alphaRun.LeaseOwner);
+        Assert.False((await Inspection.JournalVerifier.VerifyAsync(store)).IsSound);
+    }
+
+    [Fact]
+    public async Task ReadAndAppend_RunRecordWithNullWhereAValueMustBe_ThrowCorruptedAndOtherRunsCarryOn()
+    {
+        var (alpha, bravo) = await WriteTwoRunsAsync();
+        using (var connection = OpenRaw(StorePath))
+        {
+            var schema = (string)Scalar(connection, "SELECT sql FROM sqlite_master WHERE name = 'runs'")!;
+            SetSchema(connection, "runs", schema.Replace(" NOT NULL", string.Empty, StringComparison.Ordinal));
+            Execute(connection, "UPDATE runs SET next_seq = NULL WHERE run_id = 'bravo'");
+            SetSchema(connection, "runs", schema);
+        }
+
+        await using var store = await WithTimeout(() => SqliteJournalStore.OpenAsync(StorePath));
+        var get = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.GetRunAsync(bravo));
+        var append = await Assert.ThrowsAsync<JournalCorruptedException>(() => store.AppendAsync(new RunAppend(bravo, 3, [Completed(3)])).AsTask());
+
+        output.WriteLine(append.Message);
+        Assert.All(new[] { get, append }, ex => Assert.Contains(StorePath, ex.Message, StringComparison.Ordinal));
+        await store.AppendAsync(new RunAppend(alpha, 3, [Intent(3, 2), Completed(4, 2)]));
+        Assert.Equal(5, (await store.ReadAsync(alpha)).Count);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RunListedButItsIdMissingFromTheIndex_ReportsDamageInsteadOfThrowing()
+    {
+        var (_, bravo) = await WriteTwoRunsAsync();
+
+        // The index entry of 'bravo' now says 'bravz': the run is listed, and not found by its id.
+        DamageRunIdIndex("bravo"u8, record => record[^2] = (byte)'z');
+
+        await using var store = await WithTimeout(() => SqliteJournalStore.OpenAsync(StorePath));
+        var report = await Inspection.JournalVerifier.VerifyAsync(store);
+
+        Assert.False(report.IsSound);
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal(bravo, problem.RunId);
+        Assert.Contains("index of run ids is damaged", problem.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
@@ -256,6 +332,43 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
 
         Assert.False(File.Exists(StorePath + "-wal"), "The store left its WAL behind after a clean close.");
         return journal;
+    }
+
+    private static StepStarted Intent(long seq, int step) => new() { Sequence = seq, Timestamp = DateTimeOffset.UnixEpoch, Step = step, Kind = StepKind.Compute, Name = $"step-{step}" };
+
+    private static StepCompleted Completed(long seq, int step = 1) => new() { Sequence = seq, Timestamp = DateTimeOffset.UnixEpoch, Step = step, Result = Payload.FromValue($"step {step}") };
+
+    // Two unfinished runs, 'alpha' (row id 1) and 'bravo' (row id 2), closed cleanly so the file holds everything.
+    private async Task<(RunId Alpha, RunId Bravo)> WriteTwoRunsAsync()
+    {
+        var alpha = new RunId("alpha");
+        var bravo = new RunId("bravo");
+        await using var store = await SqliteJournalStore.OpenAsync(StorePath);
+        await store.AppendAsync(new RunAppend(alpha, 0, [Started(), Intent(1, 1), Completed(2)]));
+        await store.AppendAsync(new RunAppend(bravo, 0, [Started(), Intent(1, 1), Completed(2)]));
+        return (alpha, bravo);
+    }
+
+    // Changes the record of one run id in the run-id index's page, as bit rot would: the id's text and the row id
+    // after it (one byte for row ids 2 to 127; SQLite keeps row id 1 as a constant in the record's header).
+    private void DamageRunIdIndex(ReadOnlySpan<byte> runId, Action<byte[]> damage)
+    {
+        long root;
+        using (var connection = OpenRaw(StorePath))
+        {
+            root = (long)Scalar(connection, "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_runs_1'")!;
+        }
+
+        SqliteConnection.ClearAllPools();
+        var bytes = File.ReadAllBytes(StorePath);
+        var pageSize = PageSizeOf(StorePath);
+        var page = bytes.AsSpan((int)((root - 1) * pageSize), pageSize);
+        var at = page.IndexOf(runId);
+        Assert.True(at > 0, "The run id is not in the index's root page.");
+        var record = page.Slice(at, runId.Length + 1).ToArray();
+        damage(record);
+        record.CopyTo(page[at..]);
+        File.WriteAllBytes(StorePath, bytes);
     }
 
     // Opens the file and reads every run, journal and signal inbox; returns the Durably exception that must come.
@@ -322,6 +435,20 @@ public sealed class DamagedFileTests(ITestOutputHelper output) : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    private static void SetSchema(SqliteConnection connection, string table, string sql)
+    {
+        Execute(connection, "PRAGMA writable_schema = ON");
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE sqlite_master SET sql = $sql WHERE name = $table";
+            command.Parameters.AddWithValue("$sql", sql);
+            command.Parameters.AddWithValue("$table", table);
+            command.ExecuteNonQuery();
+        }
+
+        Execute(connection, "PRAGMA writable_schema = RESET");
     }
 
     private static object? Scalar(SqliteConnection connection, string sql)

@@ -17,12 +17,13 @@ return args switch
     ["read", var path, var runId] => await ReadAsync(path, runId),
     ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
     ["pg-worker", var connection, var schema, var worker, var leaseMs] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture)),
+    ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS | shared-worker PATH WORKER LEDGER");
     return 2;
 }
 

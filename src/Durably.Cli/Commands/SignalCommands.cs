@@ -10,14 +10,19 @@ internal static class SignalCommands
     {
         var run = new Argument<string>("RUN") { Description = "The run id." };
         var name = new Argument<string>("NAME") { Description = "The signal name the run waits for (ctx.WaitForSignalAsync)." };
-        var json = new Argument<string?>("JSON") { Description = "The payload: one JSON value, for example '{\"city\":\"Oslo\"}' or '42'. None for no payload.", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Argument<string?>("JSON") { Description = "The payload: one JSON value, for example '{\"city\":\"Oslo\"}' or '42', or - to read it from standard input (for payloads too long for a command line). None for no payload.", Arity = ArgumentArity.ZeroOrOne };
         var sender = SenderOption();
         var command = new Command("signal", "Deliver a signal to a run. Returns once the signal is durable in the store; a host that has the run resumes it (also while it runs in another process).") { run, name, json, sender };
         DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
         {
             var runId = Inputs.RunId(context.Get(run));
             var signalName = context.Get(name)!;
-            var payload = context.Get(json) is { } text ? Inputs.Json(text, "signal payload") : null;
+            var payload = context.Get(json) switch
+            {
+                null => null,
+                "-" => await Inputs.JsonFromStandardInputAsync("signal payload", cancellationToken),
+                var text => Inputs.Json(text, "signal payload"),
+            };
             var from = Sender(context, sender);
             await using var store = await context.OpenStoreAsync(cancellationToken);
             var delivered = await RunOperations.SignalAsync(store, runId, signalName, payload, from, cancellationToken);

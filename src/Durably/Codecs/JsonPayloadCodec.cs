@@ -33,10 +33,22 @@ public sealed class JsonPayloadCodec : IPayloadCodec
     private JsonSerializerOptions StrictOptions => field ??= new JsonSerializerOptions(Options) { Converters = { new SurrogateCheckingStringConverter() } };
 
     /// <inheritdoc/>
-    /// <exception cref="ArgumentException">A string in the value holds a lone surrogate, which JSON cannot carry exactly.</exception>
+    /// <exception cref="ArgumentException">The value cannot be serialized (a cycle, nesting deeper than the serializer's maximum depth, an undefined <see cref="JsonElement"/>), or a string in it holds a lone surrogate, which JSON cannot carry exactly.</exception>
     public Payload Encode<T>(T value)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, Options);
+        byte[] bytes;
+        try
+        {
+            bytes = JsonSerializer.SerializeToUtf8Bytes(value, Options);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            var reason = value is JsonElement { ValueKind: JsonValueKind.Undefined }
+                ? "it is an undefined JsonElement (default(JsonElement)), which holds no value"
+                : ex.InnerException is { } inner ? $"{ex.Message.TrimEnd('.')}: {inner.Message}" : ex.Message;
+            throw new ArgumentException($"The value of type {typeof(T).Name} cannot be journaled as JSON: {reason.TrimEnd('.')}. Journaled values must serialize with System.Text.Json: no cycles, at most {(Options.MaxDepth == 0 ? 64 : Options.MaxDepth)} levels deep.", nameof(value), ex);
+        }
+
         StoreLimits.CheckSize($"The value of type {typeof(T).Name}", bytes.Length, MaxPayloadBytes);
         if (bytes.AsSpan().IndexOf("\\uFFFD"u8) >= 0 || bytes.AsSpan().IndexOf("\uFFFD"u8) >= 0)
         {
@@ -77,16 +89,10 @@ internal sealed class SurrogateCheckingStringConverter : JsonConverter<string>
 
     private static void Check(string value)
     {
-        for (var i = 0; i < value.Length; i++)
+        var i = JournalText.IndexOfLoneSurrogate(value);
+        if (i >= 0)
         {
-            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(value[i]))
-            {
-                throw new ArgumentException($"A string in the value holds a lone surrogate (U+{(int)value[i]:X4}) at index {i}. JSON cannot carry it exactly (it would come back as U+FFFD, so replay would see another value); remove it, or journal the text as bytes (byte[] is written as base64).");
-            }
+            throw new ArgumentException($"A string in the value holds a lone surrogate (U+{(int)value[i]:X4}) at index {i}. JSON cannot carry it exactly (it would come back as U+FFFD, so replay would see another value); remove it, or journal the text as bytes (byte[] is written as base64).");
         }
     }
 }

@@ -37,6 +37,19 @@ public static class JournalVerifier
                     problems.Add(new VerifyProblem(run.RunId, null, $"the journal cannot be read: {ex.Message}"));
                     continue;
                 }
+                catch (RunNotFoundException)
+                {
+                    // Listed, then not found: purged since it was listed (only finished runs are), or the store's
+                    // index of run ids disagrees with its list of runs.
+                    if (run.Status.IsFinished() && await store.GetRunAsync(run.RunId, cancellationToken).ConfigureAwait(false) is null)
+                    {
+                        runs--;
+                        continue;
+                    }
+
+                    problems.Add(new VerifyProblem(run.RunId, null, "the run is listed, but reading it by its id finds no such run: the store's index of run ids is damaged"));
+                    continue;
+                }
 
                 entries += journal.Count;
                 problems.AddRange(Check(run, journal));

@@ -30,9 +30,11 @@ public sealed record ErrorInfo(
         => EncodedMessage is { } encoded ? this with { Message = codec.Decode<string>(encoded), EncodedMessage = null } : this;
 
     /// <summary>Creates an error record from an exception.</summary>
+    /// <remarks>A lone UTF-16 surrogate in the message becomes U+FFFD, as the journal's JSON would make it, so the record
+    /// reads the same live and on replay.</remarks>
     public static ErrorInfo FromException(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        return new ErrorInfo(exception.GetType().FullName ?? exception.GetType().Name, exception.Message);
+        return new ErrorInfo(exception.GetType().FullName ?? exception.GetType().Name, JournalText.Normalize(exception.Message));
     }
 }

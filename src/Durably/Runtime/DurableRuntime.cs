@@ -79,7 +79,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     /// <exception cref="ArgumentException">The name is empty or taken.</exception>
     public void Register<TInput, TResult>(string name, Func<RunContext, TInput, Task<TResult>> workflow, WorkflowOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(workflow);
         if (!_workflows.TryAdd(name, WorkflowDefinition.Create(name, options ?? new WorkflowOptions(), workflow)))
         {
@@ -154,7 +154,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The run id exists for another workflow.</exception>
     public async Task<RunHandle> StartRunAsync<TInput>(string workflow, TInput input, StartRunOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(workflow);
+        JournalText.CheckName(workflow);
         _workflows.TryGetValue(workflow, out var definition);
         if (definition is null && Options.ExecuteRuns)
         {
@@ -273,7 +273,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     /// <exception cref="RunFinishedException">The run has finished.</exception>
     public async Task<DeliveredSignal> SignalAsync<T>(RunId runId, string name, T value, string? sender = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         var payload = value is null ? null : Options.Codec.Encode(value);
         var delivered = await Store.DeliverSignalAsync(runId, new SignalMessage(name, payload, sender), cancellationToken).ConfigureAwait(false);
         await TryActivateAsync(runId).ConfigureAwait(false);
@@ -283,7 +283,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     /// <summary>Approves or rejects at a gate a run waits at (<see cref="RunContext.WaitForApprovalAsync"/>); the approver is journaled with the decision.</summary>
     public Task<DeliveredSignal> ApproveAsync(RunId runId, string gate, bool approved, string approver, string? comment = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(gate);
+        JournalText.CheckName(gate);
         ArgumentException.ThrowIfNullOrWhiteSpace(approver);
         return SignalAsync(runId, SignalNames.Approval(gate), new ApprovalPayload(approved, comment), approver, cancellationToken);
     }

@@ -96,7 +96,7 @@ public sealed class RunContext
     /// <exception cref="NonDeterminismException">The journal holds another step at this position.</exception>
     public Task<T> StepAsync<T>(string name, Func<StepContext, Task<T>> body, StepOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
         return ThrowIfInStepBody(nameof(StepAsync))._execution.StepAsync(name, body, options ?? Defaults, forceJournal: false);
     }
@@ -115,7 +115,7 @@ public sealed class RunContext
     /// <summary>Runs a decision step: a compute step that is journaled under every checkpoint policy, including <see cref="CheckpointPolicy.DecisionPoint"/>.</summary>
     public Task<T> DecideAsync<T>(string name, Func<StepContext, Task<T>> body)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
         return ThrowIfInStepBody(nameof(DecideAsync))._execution.StepAsync(name, body, Defaults, forceJournal: true);
     }
@@ -128,7 +128,7 @@ public sealed class RunContext
     /// </remarks>
     public Task<T> PhaseAsync<T>(string name, Func<Task<T>> body, StepOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
         return ThrowIfInStepBody(nameof(PhaseAsync))._execution.PhaseAsync(name, body, options ?? Defaults);
     }
@@ -138,7 +138,7 @@ public sealed class RunContext
     /// <exception cref="TimeoutException">The timeout passed first (journaled, so replay times out at the same point).</exception>
     public Task<T> WaitForSignalAsync<T>(string name, TimeSpan? timeout = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         return ThrowIfInStepBody(nameof(WaitForSignalAsync))._execution.WaitForSignalAsync<T>(name, timeout);
     }
 
@@ -146,7 +146,7 @@ public sealed class RunContext
     /// <remarks>Deliver the decision with <see cref="DurableRuntime.ApproveAsync"/> or <c>durably approve RUN GATE</c>.</remarks>
     public Task<ApprovalDecision> WaitForApprovalAsync(string gate, TimeSpan? timeout = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(gate);
+        JournalText.CheckName(gate);
         return ThrowIfInStepBody(nameof(WaitForApprovalAsync))._execution.WaitForApprovalAsync(gate, timeout);
     }
 
@@ -154,7 +154,7 @@ public sealed class RunContext
     public Task SleepAsync(TimeSpan duration, string name = "sleep")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        JournalText.CheckName(name);
         return ThrowIfInStepBody(nameof(SleepAsync))._execution.SleepAsync(duration, name);
     }
 

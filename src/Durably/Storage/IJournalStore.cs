@@ -18,6 +18,7 @@ public interface IJournalStore : IAsyncDisposable
     /// <exception cref="RunNotFoundException">An append past sequence 0 names a run that does not exist.</exception>
     /// <exception cref="PayloadTooLargeException">An entry is larger than the store's limit; nothing was written.</exception>
     /// <exception cref="JournalStoreException">The store could not make the entries durable (disk full, I/O error); nothing was acknowledged.</exception>
+    /// <exception cref="JournalStoreFailedException">An I/O error while making a commit durable: the entries may or may not be in the journal when the store is reopened, and the store accepts no more writes until it is.</exception>
     ValueTask AppendAsync(IReadOnlyList<RunAppend> appends, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a run's journal entries from <paramref name="fromSequence"/> on, in sequence order.</summary>

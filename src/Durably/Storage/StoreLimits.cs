@@ -65,9 +65,9 @@ public static class StoreLimits
     public static void CheckSignal(SignalMessage signal)
     {
         ArgumentNullException.ThrowIfNull(signal);
-        if (string.IsNullOrWhiteSpace(signal.Name) || signal.Name.Length > MaxSignalNameLength || signal.Name.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(signal.Name) || signal.Name.Length > MaxSignalNameLength || signal.Name.Any(char.IsControl) || JournalText.IndexOfLoneSurrogate(signal.Name) >= 0)
         {
-            throw new ArgumentException($"A signal name is 1 to {MaxSignalNameLength} characters without control characters.", nameof(signal));
+            throw new ArgumentException($"A signal name is 1 to {MaxSignalNameLength} characters of valid UTF-16 text without control characters.", nameof(signal));
         }
     }
 
