@@ -17,6 +17,21 @@ public sealed class ResearchAgentCrashTests
                         register: (runtime, world) => ResearchAgent.Register(runtime, world.Model, world.Http, world.Options))
                    .AssertReplaySafeAsync();
 
+    [Fact]
+    public async Task ResearchAgent_CrashTestReport_CoversEveryStepWithoutDuplicatesOrRepeatedModelCalls()
+    {
+        var report = await CrashTester.For(ResearchAgent.Name, "crash-safe AI agents",
+                                           fakes: () => new DemoWorld(),
+                                           register: (runtime, world) => ResearchAgent.Register(runtime, world.Model, world.Http, world.Options))
+                                      .RunAsync();
+
+        Assert.True(report.Points.Count > 12, report.ToString()); // every step boundary plus the in-doubt windows
+        Assert.All(report.Points, p => Assert.True(p.Passed, report.ToString()));
+        Assert.All(report.Points, p => Assert.Empty(p.DuplicateEffects));
+        Assert.All(report.Points, p => Assert.Empty(p.RepeatedModelSteps));
+        Assert.All(report.Points, p => Assert.Null(p.NonDeterminism));
+    }
+
     // The outside world for one crash scenario: the scripted model, tool endpoints answered in memory, a scratch folder.
     private sealed class DemoWorld
     {

@@ -15,4 +15,16 @@ public sealed class SupportAgentCrashTests
     public Task RunsInFlight_ReplayOnTheCurrentCode() =>
         JournalReplayer.AssertReplaysAsync(Path.Combine(AppContext.BaseDirectory, "Golden", "support-agent-in-flight.jsonl"),
                                            runtime => SupportAgent.Register(runtime, new FakeOutside()));
+
+    [Fact]
+    public async Task SupportAgent_CrashTestReport_EveryPointMatchesTheReference()
+    {
+        var report = await CrashTester.For(SupportAgent.Name, new SupportRequest("ana", "my invoice is wrong"),
+                                           fakes: () => new FakeOutside(), register: SupportAgent.Register)
+                                      .RunAsync();
+
+        Assert.NotEmpty(report.Points);
+        Assert.All(report.Points, p => Assert.True(p.Passed && p.OutcomeMatches, report.ToString()));
+        Assert.All(report.Points, p => Assert.Empty(p.DuplicateEffects));
+    }
 }
