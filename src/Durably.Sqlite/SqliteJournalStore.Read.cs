@@ -219,7 +219,8 @@ public sealed partial class SqliteJournalStore
     // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.
     private T ReadSql<T>(Func<SqliteConnection, T> read)
     {
-        using var connection = OpenReader();
+        var connection = _readers.Rent();
+        var reusable = true;
         try
         {
             using var transaction = connection.BeginTransaction(deferred: true);
@@ -227,11 +228,25 @@ public sealed partial class SqliteJournalStore
         }
         catch (SqliteException ex)
         {
+            // A connection SQLite failed on is closed rather than reused: one open is a small price for a known state.
+            reusable = false;
             throw Translate(ex, Path, "reading");
         }
         catch (Exception ex) when (IsWrongValue(ex))
         {
             throw WrongValue(Path, ex);
+        }
+        finally
+        {
+            // After the transaction's rollback; the pool checks that the connection is out of any transaction.
+            if (reusable)
+            {
+                _readers.Return(connection);
+            }
+            else
+            {
+                connection.Dispose();
+            }
         }
     }
 

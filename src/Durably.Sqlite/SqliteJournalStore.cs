@@ -24,7 +24,7 @@ namespace Durably.Sqlite;
 public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity
 {
     private readonly SqliteJournalStoreOptions _options;
-    private readonly string _connectionString;
+    private readonly SqliteReaderPool _readers;
     private readonly SqliteConnection _writer;
     private readonly Thread _writerThread;
     private int _disposed;
@@ -32,7 +32,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
     private SqliteJournalStore(SqliteJournalStoreOptions options, string connectionString, SqliteConnection writer)
     {
         _options = options;
-        _connectionString = connectionString;
+        _readers = new SqliteReaderPool(connectionString, options.Path, MaxIdleReaders);
         _writer = writer;
         _statements = new Statements(writer);
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "Durably SQLite writer" };
@@ -102,7 +102,8 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             DataSource = path,
             Mode = options.CreateIfMissing ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
-            Pooling = true,
+            // The store pools its own readers (SqliteReaderPool says why) and keeps one writer connection for its lifetime.
+            Pooling = false,
             DefaultTimeout = Math.Max(1, (int)options.BusyTimeout.TotalSeconds),
         }.ToString();
 
@@ -115,19 +116,16 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         catch (SqliteException ex)
         {
             writer.Dispose();
-            SqliteConnection.ClearPool(writer);
             throw Translate(ex, path, "opening");
         }
         catch (Exception ex) when (IsWrongValue(ex))
         {
             writer.Dispose();
-            SqliteConnection.ClearPool(writer);
             throw WrongValue(path, ex);
         }
         catch
         {
             writer.Dispose();
-            SqliteConnection.ClearPool(writer);
             throw;
         }
 
@@ -151,27 +149,17 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         _writerThread.Join();
         _statements.Dispose();
         _writer.Dispose();
-        SqliteConnection.ClearPool(_writer);
+        _readers.Dispose();
         return ValueTask.CompletedTask;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    private SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            connection.Open();
-        }
-        catch (SqliteException ex)
-        {
-            connection.Dispose();
-            throw Translate(ex, Path, "opening");
-        }
+    // Reader connections kept open between reads: a few per core is enough, since every read is short.
+    private static int MaxIdleReaders => Math.Max(4, Environment.ProcessorCount * 2);
 
-        return connection;
-    }
+    // The pool that serves reads (internal so that tests can plant a damaged connection in it).
+    internal SqliteReaderPool Readers => _readers;
 
     internal static JournalStoreException Translate(SqliteException ex, string path, string action)
     {
