@@ -30,7 +30,7 @@ public sealed class HostingTests : IDisposable
         {
             await host.StartAsync();
             var runtime = host.Services.GetRequiredService<DurableRuntime>();
-            await runtime.StartRunAsync(nameof(GreetingWorkflow), "Ana", new StartRunOptions { RunId = runId });
+            await runtime.Client.StartAsync(nameof(GreetingWorkflow), "Ana", new StartRunOptions { RunId = runId });
             await WaitAsync(() => runtime.Store.GetRunAsync(runId), r => r?.Status == RunStatus.Suspended);
             await host.StopAsync();
         }
@@ -39,10 +39,10 @@ public sealed class HostingTests : IDisposable
         {
             await host.StartAsync();
             var runtime = host.Services.GetRequiredService<DurableRuntime>();
-            await runtime.SignalAsync(runId, "title", "Dr.");
+            await runtime.Client.SignalAsync(runId, "title", "Dr.");
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-            Assert.Equal("Hello, Dr. Ana", await runtime.GetResultAsync<string>(runId, timeout.Token));
+            Assert.Equal("Hello, Dr. Ana", await runtime.Client.GetResultAsync<string>(runId, timeout.Token));
             await host.StopAsync();
         }
     }
@@ -81,7 +81,7 @@ public sealed class HostingTests : IDisposable
         await host.StartAsync();
         var runtime = host.Services.GetRequiredService<DurableRuntime>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var handle = await runtime.StartRunAsync("two-steps", 0);
+        var handle = await runtime.Client.StartAsync("two-steps", 0);
         Assert.Equal(3, await handle.GetResultAsync<int>(timeout.Token));
         await host.StopAsync();
 

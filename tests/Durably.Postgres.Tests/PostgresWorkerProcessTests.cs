@@ -34,18 +34,18 @@ public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyn
         await Task.WhenAll(StartWorkerAsync("steady-1"), StartWorkerAsync("steady-2"), StartWorkerAsync("victim-1"));
         var victim = _workers.Single(w => w.Name == "victim-1");
         await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
-        await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var client = new DurableClient(store);
         var runs = Enumerable.Range(1, 50).Select(i => new RunId($"run-{i:D2}")).ToList();
 
         // Half the runs arrive at once, the rest over the next five seconds, each claimed by whichever worker is quickest, so
         // every incarnation of the victim is likely to hold some; a run takes about eight seconds, so most are in flight together.
-        await Task.WhenAll(runs.Take(25).Select(id => client.StartRunAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id })));
+        await Task.WhenAll(runs.Take(25).Select(id => client.StartAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id })));
         var starting = Task.Run(async () =>
         {
             foreach (var id in runs.Skip(25))
             {
                 await Task.Delay(200);
-                await client.StartRunAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id });
+                await client.StartAsync(LedgerWorkflow.Name, "fencing", new StartRunOptions { RunId = id });
             }
         });
 
@@ -133,9 +133,9 @@ public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyn
         await PrepareAsync();
         var zombie = await StartWorkerAsync("zombie");
         await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
-        await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var client = new DurableClient(store);
         var runs = Enumerable.Range(1, 3).Select(i => new RunId($"held-{i}")).ToList();
-        await Task.WhenAll(runs.Select(id => client.StartRunAsync(LedgerWorkflow.Name, "zombies", new StartRunOptions { RunId = id })));
+        await Task.WhenAll(runs.Select(id => client.StartAsync(LedgerWorkflow.Name, "zombies", new StartRunOptions { RunId = id })));
         await WaitUntilAsync(
             async () => (await Task.WhenAll(runs.Select(id => store.GetRunAsync(id)))).All(r => r!.LeaseOwner == "zombie" && r.NextSequence >= 4),
             TimeSpan.FromSeconds(30),

@@ -22,10 +22,10 @@ public sealed class TwoHostsTests(ITestOutputHelper output) : IDisposable
         await using (var store = await SqliteJournalStore.OpenAsync(path))
         {
             // A client (it executes nothing) starts the runs; the hosts find them pending.
-            await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+            var client = new DurableClient(store);
             for (var i = 0; i < Runs; i++)
             {
-                await client.StartRunAsync(SharedWorker.Workflow, i, new StartRunOptions { RunId = runIds[i] });
+                await client.StartAsync(SharedWorker.Workflow, i, new StartRunOptions { RunId = runIds[i] });
             }
         }
 

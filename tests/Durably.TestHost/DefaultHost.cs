@@ -47,7 +47,7 @@ public static class DefaultHost
             await Task.Delay(Timeout.Infinite);
         }
 
-        var handle = await runtime.StartRunAsync(Workflow, 10, new StartRunOptions { RunId = new RunId(runId) });
+        var handle = await runtime.Client.StartAsync(Workflow, 10, new StartRunOptions { RunId = new RunId(runId) });
         await handle.GetResultAsync<int>();
         return 0;
     }

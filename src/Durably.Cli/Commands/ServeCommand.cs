@@ -39,7 +39,7 @@ internal static class ServeCommand
             var listen = context.Get(urls)!;
             await using var store = await context.OpenStoreAsync(cancellationToken);
             var storeLabel = context.Get(GlobalOptions.Store)!;
-            await using var app = DashboardServer.Create(store, storeLabel, tokens, listen, TimeSpan.FromMilliseconds(interval), maxLiveClients);
+            await using var app = DashboardServer.Create(new DurableClient(store), storeLabel, tokens, listen, TimeSpan.FromMilliseconds(interval), maxLiveClients);
             try
             {
                 await app.StartAsync(cancellationToken);

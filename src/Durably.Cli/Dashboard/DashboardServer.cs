@@ -26,7 +26,7 @@ internal static class DashboardServer
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(15);
 
-    public static WebApplication Create(IJournalStore store, string storeLabel, TokenFile tokens, string urls, TimeSpan pollInterval, int maxLiveClients)
+    public static WebApplication Create(DurableClient client, string storeLabel, TokenFile tokens, string urls, TimeSpan pollInterval, int maxLiveClients)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -69,26 +69,24 @@ internal static class DashboardServer
             var statuses = request.Query["status"].Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => Inputs.Status(s!)).ToHashSet();
             var workflow = request.Query["workflow"].ToString();
             var limit = int.TryParse(request.Query["limit"], out var l) ? Math.Clamp(l, 1, StoreLimits.MaxPageSize) : 200;
-            var page = await store.ListRunsAsync(new RunQuery { Statuses = statuses.Count > 0 ? statuses : null, Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, PageSize = limit }, cancellationToken);
+            var page = await client.ListRunsAsync(new RunQuery { Statuses = statuses.Count > 0 ? statuses : null, Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, PageSize = limit }, cancellationToken);
             return Results.Json(new { runs = page.Runs, more = page.ContinuationToken is not null }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}", (string runId, CancellationToken cancellationToken) => Handle(async () =>
-            Results.Json(await RunTimeline.LoadAsync(store, Inputs.RunId(runId), cancellationToken), CliJson.Compact))).Requires(DashboardAuth.ReadAction);
+            Results.Json(await client.GetTimelineAsync(Inputs.RunId(runId), cancellationToken), CliJson.Compact))).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}/journal", (string runId, CancellationToken cancellationToken) => Handle(async () =>
         {
-            var id = Inputs.RunId(runId);
-            var entries = await store.ReadAsync(id, 0, cancellationToken);
             using var buffer = new MemoryStream();
-            await JournalExport.WriteAsync(buffer, id, entries, cancellationToken);
+            await client.ExportJournalAsync(Inputs.RunId(runId), buffer, cancellationToken);
             return Results.Bytes(buffer.ToArray(), "application/x-ndjson; charset=utf-8", $"{runId}.jsonl");
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/approvals", (HttpRequest request, CancellationToken cancellationToken) => Handle(async () =>
         {
             var workflow = request.Query["workflow"].ToString();
-            var pending = await PendingApproval.ListAsync(store, string.IsNullOrWhiteSpace(workflow) ? null : workflow, 200, cancellationToken);
+            var pending = await client.ListPendingApprovalsAsync(new PendingApprovalQuery { Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, MaxCount = 200 }, cancellationToken);
             return Results.Json(new { approvals = pending }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
@@ -98,7 +96,7 @@ internal static class DashboardServer
             {
                 var body = await ReadJsonAsync(http.Request, "decision", cancellationToken);
                 var comment = body is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("comment", out var c) && c.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(c.GetString()) ? c.GetString() : null;
-                var (delivered, _) = await RunOperations.DecideAsync(store, Inputs.RunId(runId), gate, approve, User(http), comment, cancellationToken);
+                var (delivered, _) = await RunOperations.DecideAsync(client, Inputs.RunId(runId), gate, approve, User(http), comment, cancellationToken);
                 return Results.Json(new { runId, gate, approved = approve, delivered.Sender, delivered.SignalId }, CliJson.Compact);
             })).Requires(action);
         }
@@ -107,7 +105,7 @@ internal static class DashboardServer
         {
             var text = await ReadTextAsync(http.Request, cancellationToken);
             var payload = text.Length == 0 ? null : Inputs.Json(text, "signal payload");
-            var delivered = await RunOperations.SignalAsync(store, Inputs.RunId(runId), name, payload, User(http), cancellationToken);
+            var delivered = await RunOperations.SignalAsync(client, Inputs.RunId(runId), name, payload, User(http), cancellationToken);
             return Results.Json(new { runId, name, delivered.Sender, delivered.SignalId }, CliJson.Compact);
         })).Requires("signal");
 
@@ -123,11 +121,11 @@ internal static class DashboardServer
                 "abort" => InDoubtResolution.Abort,
                 _ => throw new CliException(ExitCodes.BadInput, "Send {\"action\":\"done\",\"result\":<JSON>}, {\"action\":\"retry\"} or {\"action\":\"abort\"}."),
             };
-            var (delivered, target) = await RunOperations.ResolveAsync(store, Inputs.RunId(runId), step, resolution, User(http), cancellationToken);
+            var (delivered, target) = await RunOperations.ResolveAsync(client, Inputs.RunId(runId), step, resolution, User(http), cancellationToken);
             return Results.Json(new { runId, step, target.Name, action, delivered.Sender, delivered.SignalId }, CliJson.Compact);
         })).Requires("resolve");
 
-        var live = new LiveUpdates(store, pollInterval, maxLiveClients);
+        var live = new LiveUpdates(client, pollInterval, maxLiveClients);
         api.MapGet("/events", () => live).Requires(DashboardAuth.ReadAction);
         return app;
     }

@@ -11,7 +11,7 @@ namespace Durably.Cli.Dashboard;
 // GET /api/events, the one result every request to it gets: server-sent events with the runs that changed, streamed to
 // at most maxClients at a time. Each open stream holds a slot, a poll loop and buffers until its client goes away, so a
 // client that stops reading is dropped once an event has waited WriteTimeout to be sent, and its slot is freed.
-internal sealed class LiveUpdates(IJournalStore store, TimeSpan pollInterval, int maxClients) : IResult
+internal sealed class LiveUpdates(DurableClient client, TimeSpan pollInterval, int maxClients) : IResult
 {
     public const int DefaultMaxClients = 32;
     public static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
@@ -89,7 +89,7 @@ internal sealed class LiveUpdates(IJournalStore store, TimeSpan pollInterval, in
     {
         try
         {
-            return await store.ListRunsAsync(new RunQuery { PageSize = 200 }, cancellationToken);
+            return await client.ListRunsAsync(new RunQuery { PageSize = 200 }, cancellationToken);
         }
         catch (JournalStoreException)
         {

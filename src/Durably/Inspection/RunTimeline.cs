@@ -291,7 +291,7 @@ public sealed record RunTimeline
             };
         }
 
-        // Approval payloads are written by DurableRuntime.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
+        // Approval payloads are written by DurableClient.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
         private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
         {
             if (payload is not { IsJson: true })

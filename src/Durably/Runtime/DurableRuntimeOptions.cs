@@ -49,7 +49,4 @@ public sealed class DurableRuntimeOptions
 
     /// <summary>Gets the clock for timers, leases and retries. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-
-    /// <summary>Gets a value indicating whether the runtime executes runs (a worker) or only starts, signals and reads them (a client). Default true.</summary>
-    public bool ExecuteRuns { get; init; } = true;
 }
