@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Durably;
-using Durably.Journal;
 using Durably.Sqlite;
 
 // Workflow workload: W workflows of N trivial durable steps, at most C at a time, on a fresh SQLite journal with
