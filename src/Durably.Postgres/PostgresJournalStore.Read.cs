@@ -36,15 +36,7 @@ public sealed partial class PostgresJournalStore
                     throw new JournalCorruptedException($"The journal of run '{runId}' in {_location} skips from sequence {expected - 1} to {seq}; entries are missing.") { StoreLocation = _location };
                 }
 
-                try
-                {
-                    entries.Add(JournalSerializer.Deserialize(reader.GetFieldValue<byte[]>(1)));
-                }
-                catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-                {
-                    throw new JournalCorruptedException($"Entry {seq} of run '{runId}' in {_location} cannot be read: {ex.Message}", ex) { StoreLocation = _location };
-                }
-
+                entries.Add(StoredEntries.Decode(reader.GetFieldValue<byte[]>(1), runId.Value, seq, _location));
                 expected++;
             }
 
@@ -95,21 +87,14 @@ public sealed partial class PostgresJournalStore
             sql.Append(query.NewestFirst ? " ORDER BY id DESC" : " ORDER BY id").Append(" LIMIT @limit");
             command.Parameters.AddWithValue("limit", pageSize + 1);
             command.CommandText = sql.ToString();
-            var runs = new List<RunRecord>();
-            long last = 0;
+            var rows = new List<(RunRecord, long)>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (runs.Count == pageSize)
-                {
-                    return new RunPage(runs, StoreLimits.FormatToken(last));
-                }
-
-                last = reader.GetInt64(0);
-                runs.Add(ToRecord(reader));
+                rows.Add((ToRecord(reader), reader.GetInt64(0)));
             }
 
-            return new RunPage(runs, null);
+            return StoreLimits.ToPage(rows, pageSize);
         }, cancellationToken);
     }
 

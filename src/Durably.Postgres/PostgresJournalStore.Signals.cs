@@ -16,11 +16,7 @@ public sealed partial class PostgresJournalStore
     /// </remarks>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal);
-        if (signal.Payload is not null)
-        {
-            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
-        }
+        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
 
         return RunAsync("delivering a signal", async connection =>
         {
@@ -45,7 +41,7 @@ public sealed partial class PostgresJournalStore
             deliver.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
             deliver.Parameters.Add(new NpgsqlParameter { Value = signal.Name });
             deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Encoding ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
             deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Sender ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             deliver.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
             await using var reader = await deliver.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -86,7 +82,7 @@ public sealed partial class PostgresJournalStore
                     continue;
                 }
 
-                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), reader.GetFieldValue<byte[]>(3));
+                Payload? payload = reader.IsDBNull(3) ? null : Payload.FromStored(reader.GetString(2), reader.GetFieldValue<byte[]>(3));
                 signals.Add(new DeliveredSignal(
                     reader.GetInt64(0),
                     reader.GetString(1),

@@ -74,21 +74,14 @@ public sealed partial class SqliteJournalStore
             sql.Append(query.NewestFirst ? " ORDER BY id DESC" : " ORDER BY id").Append(" LIMIT $limit");
             command.Parameters.AddWithValue("$limit", pageSize + 1);
             command.CommandText = sql.ToString();
-            var runs = new List<RunRecord>();
-            long last = 0;
+            var rows = new List<(RunRecord, long)>();
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                if (runs.Count == pageSize)
-                {
-                    return new RunPage(runs, StoreLimits.FormatToken(last));
-                }
-
-                last = reader.GetInt64(0);
-                runs.Add(ToRecord(reader));
+                rows.Add((ToRecord(reader), reader.GetInt64(0)));
             }
 
-            return new RunPage(runs, null);
+            return StoreLimits.ToPage(rows, pageSize);
         }));
     }
 
@@ -116,7 +109,7 @@ public sealed partial class SqliteJournalStore
                         throw new JournalCorruptedException($"The payload of signal {reader.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
                     }
 
-                    payload = Payload.Trusted(reader.GetString(2), bytes);
+                    payload = Payload.FromStored(reader.GetString(2), bytes);
                 }
 
                 signals.Add(new DeliveredSignal(
@@ -183,37 +176,21 @@ public sealed partial class SqliteJournalStore
         });
     }
 
-    // Checks one stored entry (columns: data, crc) against its checksum and position, then deserializes it.
+    // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
     internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
     {
+        var location = $"the journal file '{path}'";
         if (reader.GetValue(column) is not byte[] data)
         {
-            throw Damaged($"is stored as {reader.GetFieldType(column).Name}, not as bytes");
+            throw StoredEntries.Damaged(runId, seq, location, $"is stored as {reader.GetFieldType(column).Name}, not as bytes");
         }
 
         if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
         {
-            throw Damaged("does not match its checksum: its bytes were changed after it was written");
+            throw StoredEntries.Damaged(runId, seq, location, "does not match its checksum: its bytes were changed after it was written");
         }
 
-        JournalEntry entry;
-        try
-        {
-            entry = JournalSerializer.Deserialize(data);
-        }
-        catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-        {
-            throw Damaged(ex.Message, ex);
-        }
-        catch (JournalFormatException ex)
-        {
-            throw new JournalFormatException($"Entry {seq} of run '{runId}' in '{path}': {ex.Message}", ex) { FormatVersion = ex.FormatVersion };
-        }
-
-        return entry.Sequence == seq ? entry : throw Damaged($"says it is entry {entry.Sequence}");
-
-        JournalCorruptedException Damaged(string reason, Exception? inner = null)
-            => new($"Entry {seq} of run '{runId}' in the journal file '{path}' {reason.TrimEnd('.')}. The file is damaged; restore it from a backup.", inner) { StoreLocation = path };
+        return StoredEntries.Decode(data, runId, seq, location);
     }
 
     // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.

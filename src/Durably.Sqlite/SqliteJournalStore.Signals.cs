@@ -7,11 +7,7 @@ public sealed partial class SqliteJournalStore
     /// <inheritdoc/>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal);
-        if (signal.Payload is not null)
-        {
-            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
-        }
+        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
 
         ThrowIfDisposed();
         return Enqueue((store, now) =>
@@ -27,8 +23,8 @@ public sealed partial class SqliteJournalStore
             insert.Parameters.AddWithValue("$run", runKey);
             insert.Parameters.AddWithValue("$name", signal.Name);
             insert.Parameters.AddWithValue("$encoding", (object?)signal.Payload?.Encoding ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.UnsafeBytes) : DBNull.Value);
+            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.Data.Span) : DBNull.Value);
             insert.Parameters.AddWithValue("$sender", (object?)signal.Sender ?? DBNull.Value);
             insert.Parameters.AddWithValue("$now", now);
             var id = (long)insert.ExecuteScalar()!;
