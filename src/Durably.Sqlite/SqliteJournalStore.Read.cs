@@ -179,18 +179,17 @@ public sealed partial class SqliteJournalStore
     // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
     internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
     {
-        var location = $"the journal file '{path}'";
         if (reader.GetValue(column) is not byte[] data)
         {
-            throw StoredEntries.Damaged(runId, seq, location, $"is stored as {reader.GetFieldType(column).Name}, not as bytes");
+            throw StoredEntries.Damaged(runId, seq, path, $"is stored as {reader.GetFieldType(column).Name}, not as bytes");
         }
 
         if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
         {
-            throw StoredEntries.Damaged(runId, seq, location, "does not match its checksum: its bytes were changed after it was written");
+            throw StoredEntries.Damaged(runId, seq, path, "does not match its checksum: its bytes were changed after it was written");
         }
 
-        return StoredEntries.Decode(data, runId, seq, location);
+        return StoredEntries.Decode(data, runId, seq, path);
     }
 
     // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.
