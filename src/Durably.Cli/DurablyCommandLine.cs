@@ -36,6 +36,7 @@ internal static class DurablyCommandLine
             SignalCommands.BuildResolve(),
             ForkCommand.Build(),
             ServeCommand.Build(),
+            TokensCommands.Build(),
         };
 
         AddExitCodesToHelp(root);

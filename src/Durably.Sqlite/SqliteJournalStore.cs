@@ -11,7 +11,7 @@ namespace Durably.Sqlite;
 /// <para>Other processes (the <c>durably</c> tool, a web app) may open the same file to read and to
 /// deliver signals while a host has it open; WAL mode lets readers run beside the writer, and writers in
 /// other processes wait up to <see cref="SqliteJournalStoreOptions.BusyTimeout"/> for the write lock.</para>
-/// <para>Thread-safe. Leases are stored in the file and use this machine's clock.</para>
+/// <para>Thread-safe. Leases are stored in the file and use this machine's clock. A run leased to a worker whose process has died is claimable at once (see <see cref="ClaimRunsAsync"/>).</para>
 /// <para>When the disk fails: a full disk fails the appends of the commit it stops with <see cref="StoreFullException"/>;
 /// nothing of them is written, and later appends succeed once there is space again. An I/O error before the commit
 /// point fails that commit's appends with <see cref="JournalStoreException"/> and leaves nothing of them on disk. An
@@ -142,6 +142,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         _statements.Dispose();
         _writer.Dispose();
         _readers.Dispose();
+        _owners?.Dispose();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

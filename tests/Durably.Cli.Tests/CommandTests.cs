@@ -20,7 +20,7 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         var journal = await Processes.DurablyAsync("journal", "--help");
 
         Assert.Equal(0, root.ExitCode);
-        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "fork", "serve" })
+        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "fork", "serve", "tokens" })
         {
             Assert.Contains($"\n  {command} ", root.Stdout, StringComparison.Ordinal);
         }
@@ -318,8 +318,7 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
     [InlineData("{\"tokens\": [", "not valid JSON")]
     public async Task Serve_BadTokenFile_Exits4BeforeListening(string content, string message)
     {
-        var tokens = _folder.File("tokens.json");
-        await File.WriteAllTextAsync(tokens, content);
+        var tokens = _folder.WritePrivate("tokens.json", content);
 
         var result = await Processes.DurablyAsync("serve", "--store", Store, "--urls", "http://127.0.0.1:0", "--token-file", tokens);
 

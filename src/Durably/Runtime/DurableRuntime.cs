@@ -96,7 +96,9 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     }
 
     /// <summary>Recovers unfinished runs and starts executing runs as they become runnable.</summary>
-    /// <remarks>Returns after the first claim of unfinished runs; they then execute in the background.</remarks>
+    /// <remarks>Returns after the first claim of unfinished runs; they then execute in the background. That claim takes runs that
+    /// are not leased, runs leased under this runtime's <see cref="DurableRuntimeOptions.WorkerId"/>, and runs whose leases have
+    /// expired or (on a store that can tell, such as SQLite) are held by a worker whose process has died.</remarks>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (!Options.ExecuteRuns)
