@@ -12,7 +12,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, status) = store.FindRunForWrite(runId);
+            var (runKey, status) = store.FindRun(store._writer, runId);
             if (status.IsFinished())
             {
                 throw new RunFinishedException(runId, status);
@@ -37,23 +37,5 @@ public sealed partial class SqliteJournalStore
             wake.ExecuteNonQuery();
             return new DeliveredSignal(id, signal.Name, signal.Payload, signal.Sender, DateTimeOffset.FromUnixTimeMilliseconds(now));
         });
-    }
-
-    private (long RunKey, RunStatus Status) FindRunForWrite(RunId runId)
-        => TryFindRunForWrite(runId) ?? throw new RunNotFoundException(runId);
-
-    private (long RunKey, RunStatus Status)? TryFindRunForWrite(RunId runId)
-    {
-        using var find = _writer.CreateCommand();
-        find.CommandText = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
-        find.Parameters.AddWithValue("$run_id", runId.Value);
-        using var reader = find.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        CheckFound(runId, reader.GetString(2));
-        return (reader.GetInt64(0), (RunStatus)reader.GetInt32(1));
     }
 }
