@@ -62,7 +62,7 @@ public sealed class DeadLeaseHolderTests : IDisposable
             Assert.Null(await store.TryClaimRunAsync(run, "claimant", Lease));
             Assert.Equal(("holder", epoch), ((await store.GetRunAsync(run))!.LeaseOwner, (await store.GetRunAsync(run))!.LeaseEpoch));
 
-            clock.Advance(Lease + TimeSpan.FromSeconds(1));
+            await PastLeaseExpiryAsync(store, run, clock);
             var lease = Assert.Single(await store.ClaimRunsAsync(new ClaimRequest { Owner = "claimant", LeaseDuration = Lease }));
             Assert.Equal(epoch + 1, lease.Epoch);
         }
@@ -119,8 +119,16 @@ public sealed class DeadLeaseHolderTests : IDisposable
         }
 
         Assert.Empty(await store.ClaimRunsAsync(new ClaimRequest { Owner = "claimant", LeaseDuration = Lease }));
-        clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        await PastLeaseExpiryAsync(store, run, clock);
         Assert.Single(await store.ClaimRunsAsync(new ClaimRequest { Owner = "claimant", LeaseDuration = Lease }));
+    }
+
+    // The holder process wrote its lease's expiry on the real clock, some seconds after this test's fake clock started
+    // (a child process can take seconds to start on a loaded machine): move the fake clock past that expiry itself.
+    private static async Task PastLeaseExpiryAsync(IJournalStore store, RunId run, FakeTimeProvider clock)
+    {
+        var expires = (await store.GetRunAsync(run))!.LeaseExpiresAt ?? throw new InvalidOperationException($"Run {run} has no lease.");
+        clock.SetUtcNow(expires + TimeSpan.FromSeconds(1));
     }
 
     [Fact]
