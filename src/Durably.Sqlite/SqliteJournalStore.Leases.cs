@@ -65,7 +65,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, _) = store.FindRunForWrite(runId);
+            var (runKey, _) = store.FindRun(store._writer, runId);
             store.Owners.Hold(store._writer, owner);
             using var holder = store._writer.CreateCommand();
             holder.CommandText = "SELECT lease_owner FROM runs WHERE id = $run AND status < 3 AND lease_expires_at > $now AND lease_owner <> $owner";
@@ -99,7 +99,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, _) = store.FindRunForWrite(lease.RunId);
+            var (runKey, _) = store.FindRun(store._writer, lease.RunId);
             store.Owners.Hold(store._writer, lease.Owner);
             using var renew = store._writer.CreateCommand();
             renew.CommandText = """
@@ -132,7 +132,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, _) =>
         {
-            if (store.TryFindRunForWrite(lease.RunId) is not var (runKey, _))
+            if (store.TryFindRun(store._writer, lease.RunId) is not var (runKey, _))
             {
                 return 0;
             }

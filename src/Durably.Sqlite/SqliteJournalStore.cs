@@ -26,7 +26,6 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
     private readonly SqliteJournalStoreOptions _options;
     private readonly SqliteReaderPool _readers;
     private readonly SqliteConnection _writer;
-    private readonly Thread _writerThread;
     private int _disposed;
 
     private SqliteJournalStore(SqliteJournalStoreOptions options, string connectionString, SqliteConnection writer)
@@ -35,8 +34,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         _readers = new SqliteReaderPool(connectionString, options.Path, MaxIdleReaders);
         _writer = writer;
         _statements = new Statements(writer);
-        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "Durably SQLite writer" };
-        _writerThread.Start();
+        _writes = new GroupCommitWriter<WriteItem>(new BatchTarget(this), GroupCommitPolicy.OnDedicatedThread("Durably SQLite writer"), options.Path);
     }
 
     /// <summary>Gets the full path of the journal file.</summary>
@@ -133,25 +131,18 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
     }
 
     /// <summary>Stops accepting work, commits what is queued, and closes the file.</summary>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        lock (_queueGate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_queueGate);
-        }
-
-        _writerThread.Join();
+        await _writes.DisposeAsync().ConfigureAwait(false);
         _statements.Dispose();
         _writer.Dispose();
         _readers.Dispose();
         _owners?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

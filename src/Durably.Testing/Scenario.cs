@@ -97,7 +97,7 @@ internal sealed class Scenario : IAsyncDisposable
         }
 
         // The worker loop waits on the fake clock, which moves only here: tell it the run may be due.
-        runtime.Wake();
+        Store.WakeWorkers();
     }
 
     private async Task<bool> AnswerWaitsAsync(DurableRuntime runtime, RunRecord run)
