@@ -56,6 +56,11 @@ internal static class ReplayBench
                 while (Volatile.Read(ref passedSteps) == 0)
                 {
                     await Task.Delay(1);
+                    if (Stopwatch.GetElapsedTime(start.Timestamp).TotalSeconds > 60)
+                    {
+                        await WaitUntilSuspendedAsync(handle); // throws if the run ended
+                        throw new TimeoutException($"The replay of round {round} did not pass its last step within 60 s.");
+                    }
                 }
 
                 var passed = Volatile.Read(ref passedSteps);
@@ -110,8 +115,14 @@ internal static class ReplayBench
 
     private static async Task WaitUntilSuspendedAsync(RunHandle handle)
     {
-        while ((await handle.GetStatusAsync()).Status != RunStatus.Suspended)
+        RunRecord run;
+        while ((run = await handle.GetStatusAsync()).Status != RunStatus.Suspended)
         {
+            if (run.Status.IsFinished())
+            {
+                throw new InvalidOperationException($"The replay run ended with status {run.Status} instead of waiting for its signal.");
+            }
+
             await Task.Delay(5);
         }
     }
