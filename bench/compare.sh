@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 N=${N:-10}
 SECONDS_PER_POINT=${SECONDS_PER_POINT:-5}
-PEERS=${PEERS:-$repo/../shared/peers}
+PEERS=$(realpath -m "${PEERS:-$repo/../shared/peers}")
 PEERS_COPY=${PEERS_COPY:-${TMPDIR:-/tmp}/durably-compare-peers}
 POINTS=${POINTS:-"1:50 16:200"}
 command_line="ROUNDS=$ROUNDS N=$N SECONDS_PER_POINT=$SECONDS_PER_POINT POINTS=\"$POINTS\" PEERS=$PEERS bench/compare.sh"
