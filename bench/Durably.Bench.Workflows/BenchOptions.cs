@@ -19,6 +19,7 @@ internal sealed record BenchOptions
     public bool RunWorkload { get; init; } = true;
     public bool RunReplay { get; init; } = true;
     public string Dir { get; init; } = Path.GetTempPath();
+    public bool AllocationProfile { get; init; }
 
     // A round lasts at least this long, so that all rounds together last at least Seconds.
     public double RoundSeconds => Seconds / Rounds;
@@ -67,6 +68,7 @@ internal sealed record BenchOptions
                     var other => throw new ArgumentException($"--only must be workload or replay, not '{other}'."),
                 },
                 "--dir" => options with { Dir = Value() },
+                "--alloc-profile" => options with { AllocationProfile = true },
                 _ => throw new ArgumentException($"Unknown option '{name}'. See bench/README.md for the options."),
             };
         }

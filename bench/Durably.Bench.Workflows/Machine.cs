@@ -5,21 +5,29 @@ using System.Text.Json.Nodes;
 namespace Durably.Bench.Workflows;
 
 // What the process and the machine have consumed, read at the start and the end of a measured window.
-internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long AllocatedBytes)
+internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long AllocatedBytes, long ThreadPoolItems, long LockContentions, int Gen0, int Gen1, int Gen2)
 {
     public static Snapshot Take()
     {
         // Precise: flushes every thread's allocation context, so bytes allocated but not yet reported are counted.
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         using var process = Process.GetCurrentProcess();
-        return new Snapshot(Stopwatch.GetTimestamp(), process.TotalProcessorTime, allocated);
+        return new Snapshot(Stopwatch.GetTimestamp(), process.TotalProcessorTime, allocated, ThreadPool.CompletedWorkItemCount,
+            Monitor.LockContentionCount, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
     }
 
-    public Window Until(Snapshot end) =>
-        new(Stopwatch.GetElapsedTime(Timestamp, end.Timestamp), end.Cpu - Cpu, end.AllocatedBytes - AllocatedBytes);
+    public Window Until(Snapshot end) => new(
+        Stopwatch.GetElapsedTime(Timestamp, end.Timestamp),
+        end.Cpu - Cpu,
+        end.AllocatedBytes - AllocatedBytes,
+        end.ThreadPoolItems - ThreadPoolItems,
+        end.LockContentions - LockContentions,
+        [end.Gen0 - Gen0, end.Gen1 - Gen1, end.Gen2 - Gen2]);
 }
 
-internal readonly record struct Window(TimeSpan Wall, TimeSpan Cpu, long AllocatedBytes);
+// Thread-pool work items (task continuations that hop to the pool, timers, Task.Run) and contended lock
+// acquisitions are counted by the runtime for the whole process.
+internal readonly record struct Window(TimeSpan Wall, TimeSpan Cpu, long AllocatedBytes, long ThreadPoolItems, long LockContentions, int[] Collections);
 
 internal static class Machine
 {

@@ -38,7 +38,8 @@ try
 
     if (options.RunWorkload)
     {
-        var bench = new WorkflowBench(options);
+        using var profile = options.AllocationProfile ? new AllocationProfile() : null;
+        var bench = new WorkflowBench(options, profile);
         var journalBytesPerStep = await bench.WarmUpAsync(Path.Combine(dir, "warmup"));
         var rawBytes = (int)Math.Ceiling(journalBytesPerStep);
         var rounds = new List<WorkflowBench.RoundResult>();
@@ -76,6 +77,10 @@ try
         Stats.AddSpread(summary, "ratio_p50_to_raw_p50", [.. rounds.Select(r => r.P50Ms / r.Raw.P50Ms)]);
         summary["loadavg"] = Machine.LoadAverage();
         Emit(summary);
+        if (profile is not null)
+        {
+            Emit(profile.Report(rounds.Sum(r => (double)r.AllocatedBytes), rounds.Sum(r => r.Steps)));
+        }
     }
 
     if (options.RunReplay)

@@ -7,7 +7,7 @@ namespace Durably.Bench.Workflows;
 
 // W workflows of N trivial durable steps, at most C at a time, on a SQLite journal. A batch starts W workflows and
 // awaits them all; a round repeats batches on one fresh journal until it has lasted RoundSeconds.
-internal sealed class WorkflowBench(BenchOptions options)
+internal sealed class WorkflowBench(BenchOptions options, AllocationProfile? profile)
 {
     // Step latencies of the current window, preallocated so that recording them allocates nothing.
     private readonly double[] _latencies = new double[2_000_000];
@@ -16,7 +16,7 @@ internal sealed class WorkflowBench(BenchOptions options)
 
     private BenchOptions Options => options;
 
-    public sealed record RoundResult(JsonObject Line, double StepsPerSecond, double P50Ms, double P99Ms, double CpuUsPerStep,
+    public sealed record RoundResult(JsonObject Line, double Steps, long AllocatedBytes, double StepsPerSecond, double P50Ms, double P99Ms, double CpuUsPerStep,
         double AllocatedBytesPerStep, double BytesPerStep, RawSync.Result Raw);
 
     // Runs batches on a throw-away journal for WarmupSeconds so that the JIT has compiled (and tiered up) the hot
@@ -50,6 +50,7 @@ internal sealed class WorkflowBench(BenchOptions options)
         _recorded = 0;
         _recording = true;
         var batches = 0;
+        profile?.Start();
         var start = Snapshot.Take();
         do
         {
@@ -59,6 +60,7 @@ internal sealed class WorkflowBench(BenchOptions options)
         while (Stopwatch.GetElapsedTime(start.Timestamp).TotalSeconds < options.RoundSeconds);
 
         var window = start.Until(Snapshot.Take());
+        profile?.Stop();
         _recording = false;
         var bytes = await journal.CheckpointedBytesAsync() - bytesBefore;
 
@@ -67,6 +69,8 @@ internal sealed class WorkflowBench(BenchOptions options)
         Array.Sort(_latencies, 0, count);
         var result = new RoundResult(
             [],
+            steps,
+            window.AllocatedBytes,
             steps / window.Wall.TotalSeconds,
             Stats.Percentile(_latencies, count, 0.50),
             Stats.Percentile(_latencies, count, 0.99),
@@ -85,6 +89,9 @@ internal sealed class WorkflowBench(BenchOptions options)
         result.Line["cpu_us_per_step"] = Stats.Round(result.CpuUsPerStep);
         result.Line["alloc_bytes_per_step"] = Stats.Round(result.AllocatedBytesPerStep);
         result.Line["bytes_per_step"] = Stats.Round(result.BytesPerStep);
+        result.Line["threadpool_items_per_step"] = Stats.Round(window.ThreadPoolItems / steps);
+        result.Line["lock_contentions_per_step"] = Stats.Round(window.LockContentions / steps);
+        result.Line["gc_collections"] = new JsonArray([.. window.Collections.Select(c => (JsonNode)c)]);
         result.Line["raw_ops"] = raw.Ops;
         result.Line["raw_p50_ms"] = Stats.Round(raw.P50Ms);
         result.Line["raw_p99_ms"] = Stats.Round(raw.P99Ms);
