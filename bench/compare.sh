@@ -34,15 +34,14 @@ if ! dotnet build -c Release "$repo/bench/Durably.Bench.Workflows" -o "$out/bin"
   exit 1
 fi
 
-peers=()
-if [ -d "$PEERS" ]; then
-  if [ ! -d "$PEERS_COPY" ]; then
+peers=(restate dbos langgraph-fsync langgraph)
+if [ ! -d "$PEERS_COPY" ]; then
+  if [ -d "$PEERS" ]; then
     mkdir -p "$(dirname "$PEERS_COPY")"
     cp -r "$PEERS" "$PEERS_COPY.tmp" && chmod -R u+w "$PEERS_COPY.tmp" && mv "$PEERS_COPY.tmp" "$PEERS_COPY"
+  else
+    echo "no peers folder at $PEERS: every peer will be reported as unavailable" >&2
   fi
-  peers=(restate dbos langgraph-fsync langgraph)
-else
-  echo "no peers folder at $PEERS: only Durably is measured" >&2
 fi
 
 # Appends one JSON line to $results: the system's own line with variant, C, W and round added, or a failure record.
@@ -66,6 +65,11 @@ PY
 run_one() { # variant round C W
   local variant=$1 rnd=$2 c=$3 w=$4 log="$out/$1-C$3-r$2.log" line
   echo "round $rnd C=$c W=$w: $variant" >&2
+  if [ "$variant" != durably ] && [ ! -d "$PEERS_COPY" ]; then
+    echo "no peers folder at $PEERS (set PEERS)" > "$log"
+    record "$variant" "$rnd" "$c" "$w" "$log" ""
+    return
+  fi
   case $variant in
     durably)
       dotnet "$out/bin/Durably.Bench.Workflows.dll" --only workload -W "$w" -N "$N" -C "$c" \
