@@ -36,7 +36,8 @@ internal static class ReplayBench
                 }
 
                 Volatile.Write(ref passedSteps, Stopwatch.GetTimestamp());
-                for (var round = 0; round < rounds; round++)
+                // One wait more than there are rounds: after every round, the last included, the run is suspended again.
+                for (var round = 0; round <= rounds; round++)
                 {
                     await ctx.WaitForSignalAsync<int>("go-" + round);
                 }
@@ -115,8 +116,10 @@ internal static class ReplayBench
 
     private static async Task WaitUntilSuspendedAsync(RunHandle handle)
     {
+        // Suspended and its lease released: the runtime has unloaded the run (or is about to), so the next signal
+        // starts a new activation that replays, instead of meeting the activation that is still winding down.
         RunRecord run;
-        while ((run = await handle.GetStatusAsync()).Status != RunStatus.Suspended)
+        while ((run = await handle.GetStatusAsync()).Status != RunStatus.Suspended || run.LeaseOwner is not null)
         {
             if (run.Status.IsFinished())
             {
@@ -125,5 +128,7 @@ internal static class ReplayBench
 
             await Task.Delay(5);
         }
+
+        await Task.Delay(50);
     }
 }
