@@ -1,38 +1,94 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
+using System.Runtime;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
-using Durably;
-using Durably.Sqlite;
+using Durably.Bench.Workflows;
 
-// Workflow workload: W workflows of N trivial durable steps, at most C at a time, on a fresh SQLite journal with
-// full durability (synced before every acknowledgement). Prints JSON lines: the raw sync baseline measured in the
-// same run on the same disk, then the workload, then replay speed. Other engines can run the same workload.
-var workflows = Option("--workflows", 200);
-var steps = Option("--steps", 10);
-var concurrency = Option("--concurrency", 16);
-var replaySteps = Option("--replay-steps", 10_000);
-var kind = OptionText("--kind", "compute") switch
-{
-    "compute" => StepKind.Compute,
-    "effect" => StepKind.Effect,
-    var other => throw new ArgumentException($"--kind must be compute or effect, not '{other}'."),
-};
-var dir = OptionText("--dir", Path.Combine(Path.GetTempPath(), "durably-bench-" + Guid.NewGuid().ToString("N")));
+// Workflow workload: W workflows of N trivial durable steps, at most C at a time, on a fresh SQLite journal per round.
+// Prints JSON lines: the environment, one line per round (each with its own raw fdatasync baseline, measured in the
+// same folder just before it), a summary with the median and the spread across rounds, then replay. See bench/README.md.
+var options = BenchOptions.Parse(args);
+var dir = Path.Combine(options.Dir, "durably-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dir);
 
 try
 {
-    Emit(RawSyncBaseline(Path.Combine(dir, "raw.bin")));
-
-    // Warm-up on a separate file so the JIT has compiled the hot paths; not reported.
-    (workflows, var measured) = (Math.Min(workflows, 100), workflows);
-    await WorkloadAsync(Path.Combine(dir, "warmup.db"));
-    workflows = measured;
-    Emit(await WorkloadAsync(Path.Combine(dir, "workload.db")));
-    if (replaySteps > 0)
+    Emit(new JsonObject
     {
-        Emit(await ReplayAsync(Path.Combine(dir, "replay.db")));
+        ["kind"] = "env",
+        ["date"] = DateTimeOffset.UtcNow.ToString("u"),
+        ["os"] = RuntimeInformation.OSDescription,
+        ["runtime"] = RuntimeInformation.FrameworkDescription,
+        ["cpus"] = Environment.ProcessorCount,
+        ["release"] = !IsDebugBuild(),
+        ["server_gc"] = GCSettings.IsServerGC,
+        ["tiered_compilation"] = AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var tiered) ? tiered : true,
+        ["tiered_pgo"] = AppContext.TryGetSwitch("System.Runtime.TieredPGO", out var pgo) ? pgo : true,
+        ["dir"] = dir,
+        ["workflows"] = options.Workflows,
+        ["steps_per_workflow"] = options.Steps,
+        ["concurrency"] = options.Concurrency,
+        ["rounds"] = options.Rounds,
+        ["seconds"] = options.Seconds,
+        ["warmup_seconds"] = options.WarmupSeconds,
+        ["durability"] = options.Durability.ToString().ToLowerInvariant(),
+        ["kind_of_step"] = options.Effect ? "effect" : "compute",
+        ["loadavg"] = Machine.LoadAverage(),
+    });
+
+    if (options.RunWorkload)
+    {
+        using var profile = options.AllocationProfile ? new AllocationProfile() : null;
+        var bench = new WorkflowBench(options, profile);
+        var journalBytesPerStep = await bench.WarmUpAsync(Path.Combine(dir, "warmup"));
+        var rawBytes = (int)Math.Ceiling(journalBytesPerStep);
+        var rounds = new List<WorkflowBench.RoundResult>();
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            var result = await bench.RunRoundAsync(round, Path.Combine(dir, $"round-{round}"), rawBytes);
+            result.Line["raw_bytes"] = rawBytes;
+            Emit(result.Line);
+            rounds.Add(result);
+        }
+
+        var summary = new JsonObject
+        {
+            ["kind"] = "workflows",
+            ["system"] = "durably",
+            ["store"] = "sqlite-" + options.Durability.ToString().ToLowerInvariant(),
+            ["kind_of_step"] = options.Effect ? "effect" : "compute",
+            ["workflows"] = options.Workflows,
+            ["steps_per_workflow"] = options.Steps,
+            ["concurrency"] = options.Concurrency,
+            ["rounds"] = rounds.Count,
+            ["measured_s"] = Stats.Round(rounds.Sum(r => (double)r.Line["wall_s"]!)),
+            ["steps"] = rounds.Sum(r => (double)r.Line["steps"]!),
+        };
+        Stats.AddSpread(summary, "steps_per_s", [.. rounds.Select(r => r.StepsPerSecond)]);
+        Stats.AddSpread(summary, "p50_step_ms", [.. rounds.Select(r => r.P50Ms)]);
+        Stats.AddSpread(summary, "p99_step_ms", [.. rounds.Select(r => r.P99Ms)]);
+        Stats.AddSpread(summary, "cpu_us_per_step", [.. rounds.Select(r => r.CpuUsPerStep)]);
+        Stats.AddSpread(summary, "alloc_bytes_per_step", [.. rounds.Select(r => r.AllocatedBytesPerStep)]);
+        Stats.AddSpread(summary, "bytes_per_step", [.. rounds.Select(r => r.BytesPerStep)]);
+        summary["raw_bytes"] = rawBytes;
+        Stats.AddSpread(summary, "raw_p50_ms", [.. rounds.Select(r => r.Raw.P50Ms)]);
+        Stats.AddSpread(summary, "raw_p99_ms", [.. rounds.Select(r => r.Raw.P99Ms)]);
+        Stats.AddSpread(summary, "raw_ops_per_s", [.. rounds.Select(r => r.Raw.OpsPerSecond)]);
+        Stats.AddSpread(summary, "ratio_p50_to_raw_p50", [.. rounds.Select(r => r.P50Ms / r.Raw.P50Ms)]);
+        summary["loadavg"] = Machine.LoadAverage();
+        Emit(summary);
+        if (profile is not null)
+        {
+            Emit(profile.Report(rounds.Sum(r => (double)r.AllocatedBytes), rounds.Sum(r => r.Steps)));
+        }
+    }
+
+    if (options.RunReplay)
+    {
+        foreach (var line in await ReplayBench.RunAsync(options, Path.Combine(dir, "replay")))
+        {
+            Emit(line);
+        }
     }
 }
 finally
@@ -41,140 +97,8 @@ finally
     Directory.Delete(dir, recursive: true);
 }
 
-async Task<JsonObject> WorkloadAsync(string path)
-{
-    await using var store = await SqliteJournalStore.OpenAsync(path);
-    var before = FileBytes(path);
-    var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "bench", MaxConcurrentRuns = concurrency, DefaultRetry = RetryPolicy.None });
-    var latencies = new double[workflows * steps];
-    var next = -1;
-    var options = kind == StepKind.Effect ? StepOptions.IdempotentEffect : new StepOptions();
-    runtime.Register<int, int>("bench", async (ctx, n) =>
-    {
-        var sum = 0;
-        for (var i = 0; i < n; i++)
-        {
-            var started = Stopwatch.GetTimestamp();
-            var value = i;
-            sum += await ctx.StepAsync("step", _ => Task.FromResult(value), options);
-            latencies[Interlocked.Increment(ref next)] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        }
-
-        return sum;
-    });
-    await runtime.StartAsync();
-
-    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-    var wall = Stopwatch.StartNew();
-    // Starts are concurrent; the runtime executes at most C runs at a time and queues the rest as pending.
-    var handles = await Task.WhenAll(Enumerable.Range(0, workflows).Select(_ => runtime.Client.StartAsync("bench", steps)));
-    await Task.WhenAll(handles.Select(h => h.GetResultAsync<int>()));
-
-    wall.Stop();
-    var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-    await runtime.DisposeAsync();
-    await store.DisposeAsync();
-    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    var total = workflows * steps;
-    Array.Sort(latencies);
-    return new JsonObject
-    {
-        ["system"] = "durably",
-        ["store"] = "sqlite-full",
-        ["kind"] = kind.ToString().ToLowerInvariant(),
-        ["workflows"] = workflows,
-        ["steps_per_workflow"] = steps,
-        ["concurrency"] = concurrency,
-        ["wall_s"] = Round(wall.Elapsed.TotalSeconds),
-        ["steps_per_s"] = Round(total / wall.Elapsed.TotalSeconds),
-        ["p50_step_ms"] = Round(Percentile(latencies, 0.50)),
-        ["p99_step_ms"] = Round(Percentile(latencies, 0.99)),
-        ["cpu_ms_per_step"] = Round(cpuUsed.TotalMilliseconds / total),
-        ["bytes_per_step"] = Round((FileBytes(path) - before) / (double)total),
-    };
-}
-
-async Task<JsonObject> ReplayAsync(string path)
-{
-    await using var store = await SqliteJournalStore.OpenAsync(path);
-    await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "bench-replay", DefaultRetry = RetryPolicy.None });
-    var replayedAt = 0L;
-    runtime.Register<int, int>("long", async (ctx, n) =>
-    {
-        for (var i = 0; i < n; i++)
-        {
-            var value = i;
-            await ctx.StepAsync("step", _ => Task.FromResult(value));
-        }
-
-        // Reached live on the first activation, by replay on the second.
-        Interlocked.Exchange(ref replayedAt, Stopwatch.GetTimestamp());
-        return await ctx.WaitForSignalAsync<int>("go");
-    });
-    await runtime.StartAsync();
-    var handle = await runtime.Client.StartAsync("long", replaySteps);
-    while ((await handle.GetStatusAsync()).Status != Durably.Storage.RunStatus.Suspended)
-    {
-        await Task.Delay(20);
-    }
-
-    var started = Stopwatch.GetTimestamp();
-    await runtime.Client.SignalAsync(handle.RunId, "go", 1);
-    await handle.GetResultAsync<int>();
-    var replay = Stopwatch.GetElapsedTime(started, Interlocked.Read(ref replayedAt));
-    return new JsonObject
-    {
-        ["system"] = "durably",
-        ["workload"] = "replay",
-        ["steps"] = replaySteps,
-        ["replay_s"] = Round(replay.TotalSeconds),
-        ["steps_replayed_per_s"] = Round(replaySteps / replay.TotalSeconds),
-    };
-}
-
-// Write-and-fdatasync of a step-sized record to a plain file: the cost of one durable write without any engine.
-JsonObject RawSyncBaseline(string path)
-{
-    var record = new byte[200];
-    Random.Shared.NextBytes(record);
-    var samples = new double[300];
-    using var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write);
-    using var stream = new FileStream(handle, FileAccess.Write, bufferSize: 0);
-    for (var i = 0; i < samples.Length; i++)
-    {
-        var started = Stopwatch.GetTimestamp();
-        stream.Write(record);
-        stream.Flush(flushToDisk: true);
-        samples[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    }
-
-    Array.Sort(samples);
-    return new JsonObject
-    {
-        ["system"] = "raw-fsync",
-        ["bytes"] = record.Length,
-        ["p50_ms"] = Round(Percentile(samples, 0.50)),
-        ["p99_ms"] = Round(Percentile(samples, 0.99)),
-        ["ops_per_s"] = Round(1000 / Percentile(samples, 0.50)),
-    };
-}
-
-static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
-
-static double Round(double value) => Math.Round(value, 4);
-
-static long FileBytes(string path) => (File.Exists(path) ? new FileInfo(path).Length : 0) + (File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0);
-
 static void Emit(JsonObject line) => Console.WriteLine(line.ToJsonString());
 
-int Option(string name, int fallback)
-{
-    var index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-}
-
-string OptionText(string name, string fallback)
-{
-    var index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
-}
+static bool IsDebugBuild() =>
+    typeof(Durably.DurableRuntime).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
+        .OfType<DebuggableAttribute>().Any(a => a.IsJITOptimizerDisabled);
