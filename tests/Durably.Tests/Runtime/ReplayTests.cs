@@ -210,7 +210,7 @@ public sealed class ReplayTests
     [Fact]
     public async Task ContextValues_UtcNowGuidRandom_AreTheSameOnReplay()
     {
-        await using var harness = new RuntimeHarness();
+        await using var harness = new RuntimeHarness(fakeClock: true);
         var observed = new List<string>();
         void Register(DurableRuntime runtime) => runtime.Register<int, string>("values", async (ctx, _) =>
         {
@@ -228,7 +228,7 @@ public sealed class ReplayTests
         await first.Client.StartAsync("values", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await first.StopAsync();
-        await Task.Delay(20); // so that a fresh clock read would differ
+        harness.Clock!.Advance(TimeSpan.FromMinutes(5)); // a fresh clock read would now differ
 
         var second = await harness.StartAsync(Register);
         await second.Client.SignalAsync(Id, "go", 1);
