@@ -223,16 +223,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         return new RunHandle(this, runId, isNew: true);
     }
 
-    internal static int? StepOf(JournalEntry entry) => entry switch
-    {
-        StepStarted e => e.Step,
-        StepCompleted e => e.Step,
-        StepFailed e => e.Step,
-        SignalReceived e => e.Step,
-        TimerStarted e => e.Step,
-        TimerFired e => e.Step,
-        _ => null,
-    };
+    internal static int? StepOf(JournalEntry entry) => RunHistory.StepOf(entry);
 
     /// <summary>Returns a handle to an existing run.</summary>
     public RunHandle GetRun(RunId runId) => new(this, runId, isNew: false);
