@@ -79,7 +79,7 @@ static async Task<(Result Line, long[] BytesAfterTurn)> RunAsync(string mode, Du
             return history.Count;
         });
         await runtime.StartAsync();
-        await (await runtime.StartRunAsync("agent", turns, new StartRunOptions { RunId = runId })).GetResultAsync<int>();
+        await (await runtime.Client.StartAsync("agent", turns, new StartRunOptions { RunId = runId })).GetResultAsync<int>();
     }
 
     var elapsed = stopwatch.Elapsed;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Durably;
-using Durably.Journal;
 using Durably.Sqlite;
 
 // Workflow workload: W workflows of N trivial durable steps, at most C at a time, on a fresh SQLite journal with
@@ -68,7 +67,7 @@ async Task<JsonObject> WorkloadAsync(string path)
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var wall = Stopwatch.StartNew();
     // Starts are concurrent; the runtime executes at most C runs at a time and queues the rest as pending.
-    var handles = await Task.WhenAll(Enumerable.Range(0, workflows).Select(_ => runtime.StartRunAsync("bench", steps)));
+    var handles = await Task.WhenAll(Enumerable.Range(0, workflows).Select(_ => runtime.Client.StartAsync("bench", steps)));
     await Task.WhenAll(handles.Select(h => h.GetResultAsync<int>()));
 
     wall.Stop();
@@ -113,14 +112,14 @@ async Task<JsonObject> ReplayAsync(string path)
         return await ctx.WaitForSignalAsync<int>("go");
     });
     await runtime.StartAsync();
-    var handle = await runtime.StartRunAsync("long", replaySteps);
+    var handle = await runtime.Client.StartAsync("long", replaySteps);
     while ((await handle.GetStatusAsync()).Status != Durably.Storage.RunStatus.Suspended)
     {
         await Task.Delay(20);
     }
 
     var started = Stopwatch.GetTimestamp();
-    await runtime.SignalAsync(handle.RunId, "go", 1);
+    await runtime.Client.SignalAsync(handle.RunId, "go", 1);
     await handle.GetResultAsync<int>();
     var replay = Stopwatch.GetElapsedTime(started, Interlocked.Read(ref replayedAt));
     return new JsonObject

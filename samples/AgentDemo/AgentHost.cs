@@ -46,7 +46,7 @@ internal static class AgentHost
         ResearchAgent.Register(runtime, CreateModel(options), http, options);
 
         await runtime.StartAsync();
-        var handle = await runtime.StartRunAsync(ResearchAgent.Name, options.Topic, new StartRunOptions { RunId = runId });
+        var handle = await runtime.Client.StartAsync(ResearchAgent.Name, options.Topic, new StartRunOptions { RunId = runId });
         var result = await handle.GetResultAsync<string>();
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(result)));
         var report = accounting.GetReport(runId);
@@ -69,8 +69,8 @@ internal static class AgentHost
     public static async Task<int> ApproveAsync(DemoOptions options)
     {
         await using var store = await OpenStoreAsync(options, create: false);
-        await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
-        await client.ApproveAsync(new RunId(options.RunId), "publish", approved: true, approver: Environment.UserName, comment: "approved from the command line");
+        var client = new DurableClient(store);
+        await client.ApproveAsync(new ApprovalRequest(new RunId(options.RunId), "publish", Environment.UserName) { Comment = "approved from the command line" });
         Console.WriteLine($"approved run {options.RunId} as {Environment.UserName}; the waiting agent resumes within a second");
         return 0;
     }
@@ -115,7 +115,7 @@ internal static class AgentHost
         {
             if (detail.Contains("approval:publish", StringComparison.Ordinal))
             {
-                _ = runtime.ApproveAsync(runId, "publish", approved: true, approver: "reviewer (auto)", comment: "approved by --approve auto");
+                _ = runtime.Client.ApproveAsync(new ApprovalRequest(runId, "publish", "reviewer (auto)") { Comment = "approved by --approve auto" });
             }
         }
     }

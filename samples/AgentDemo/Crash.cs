@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Durably;
-using Durably.Journal;
 using Microsoft.Extensions.AI;
 
 namespace AgentDemo;

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Durably;
 using Durably.AI;
-using Durably.Journal;
 using Microsoft.Extensions.AI;
 
 namespace AgentDemo;

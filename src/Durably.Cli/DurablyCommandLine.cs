@@ -34,8 +34,10 @@ internal static class DurablyCommandLine
             SignalCommands.BuildApprove(approve: true),
             SignalCommands.BuildApprove(approve: false),
             SignalCommands.BuildResolve(),
+            SignalCommands.BuildCancel(),
             ForkCommand.Build(),
             ServeCommand.Build(),
+            TokensCommands.Build(),
         };
 
         AddExitCodesToHelp(root);
@@ -102,6 +104,7 @@ internal static class DurablyCommandLine
         RunFinishedException => (ExitCodes.Conflict, ex.Message),
         JournalConcurrencyException => (ExitCodes.Conflict, ex.Message),
         PayloadTooLargeException => (ExitCodes.BadInput, ex.Message),
+        ArgumentException => (ExitCodes.BadInput, ex.Message),
         DurablyException => (ExitCodes.Failed, ex.Message),
         IOException or UnauthorizedAccessException => (ExitCodes.Failed, ex.Message),
         _ => (ExitCodes.Failed, $"An unexpected error stopped the command ({ex.GetType().Name}: {ex.Message}). Please report it with the command you ran."),

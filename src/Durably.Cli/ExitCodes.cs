@@ -14,7 +14,7 @@ internal static class ExitCodes
     // No run with that id in the store, or no such step in the run.
     public const int NotFound = 3;
 
-    // A value that cannot be used: malformed JSON, an invalid run id, status or duration.
+    // A value that cannot be used: malformed JSON, an invalid run id, status or duration, a token file others can read.
     public const int BadInput = 4;
 
     // The store does not exist: no SQLite file, or a PostgreSQL schema without Durably tables (durably never creates one).
@@ -38,7 +38,7 @@ internal static class ExitCodes
           1    unexpected failure (for example an I/O error in the store)
           2    usage: unknown command or option, missing argument
           3    not found: no such run (or step) in the store
-          4    bad input: malformed JSON, invalid run id, status or duration
+          4    bad input: malformed JSON, invalid run id, status or duration, a token file others can read
           5    store missing: no SQLite file, or no Durably schema in PostgreSQL (durably never creates a store)
           6    damaged: 'journal verify' found problems, or the store cannot be read
           7    locked: another process held the store locked longer than --busy-timeout

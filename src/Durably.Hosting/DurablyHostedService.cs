@@ -7,7 +7,7 @@ namespace Durably.Hosting;
 public sealed class DurablyHostedService(DurableRuntime runtime) : IHostedService
 {
     /// <inheritdoc/>
-    public Task StartAsync(CancellationToken cancellationToken) => runtime.Options.ExecuteRuns ? runtime.StartAsync(cancellationToken) : Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken) => runtime.StartAsync(cancellationToken);
 
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => runtime.StopAsync();

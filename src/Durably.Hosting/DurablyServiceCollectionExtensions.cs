@@ -12,7 +12,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Adds Durably to a service collection.</summary>
 public static class DurablyServiceCollectionExtensions
 {
-    /// <summary>Adds the Durably runtime and a hosted service that recovers unfinished runs at start-up and executes runs while the host runs.</summary>
+    /// <summary>Adds the Durably runtime (the worker), its <see cref="DurableClient"/>, and a hosted service that recovers unfinished runs at start-up and executes runs while the host runs.</summary>
+    /// <remarks>Inject <see cref="DurableClient"/> where runs are started, signalled, approved or read (a controller, an approval endpoint): it is the
+    /// runtime's own client (<see cref="DurableRuntime.Client"/>), so it knows the registered workflows and wakes the worker at once.</remarks>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the runtime options; defaults otherwise.</param>
     /// <returns>A builder to choose the store (<see cref="UseSqlite"/>, <see cref="UsePostgres"/>) and register workflows.</returns>
@@ -33,6 +35,7 @@ public static class DurablyServiceCollectionExtensions
 
             return runtime;
         });
+        services.TryAddSingleton(provider => provider.GetRequiredService<DurableRuntime>().Client);
         services.AddHostedService<DurablyHostedService>();
         return builder;
     }

@@ -36,11 +36,7 @@ public sealed partial class PostgresJournalStore
         }
 
         var item = new AppendItem(appends, encoded, bytes);
-        if (!_queue.Writer.TryWrite(item))
-        {
-            throw new ObjectDisposedException(nameof(PostgresJournalStore));
-        }
-
+        _writes.Enqueue(item);
         return new ValueTask(item.Task);
     }
 
@@ -83,25 +79,14 @@ public sealed partial class PostgresJournalStore
         return new JournalConcurrencyException(item.Appends[0].RunId, item.Appends[0].ExpectedSequence, -1);
     }
 
-    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, byte[][][] encoded, long bytes)
+    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, byte[][][] encoded, long bytes) : GroupCommitItem
     {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
         public IReadOnlyList<RunAppend> Appends => appends;
 
         public byte[][][] Encoded => encoded;
 
-        public long Bytes => bytes;
-
-        // Transactions this append was part of that ended without a usable answer (lost connection, lost race).
-        public int Attempts { get; set; }
-
-        public Task Task => _completion.Task;
+        public override long Size => bytes;
 
         public bool NotifiesWorkers => appends.Any(a => a.Status == RunStatus.Pending || (a.ExpectedSequence == 0 && a.Status is null));
-
-        public void Complete() => _completion.TrySetResult();
-
-        public void Fail(Exception exception) => _completion.TrySetException(exception);
     }
 }

@@ -36,15 +36,7 @@ public sealed partial class PostgresJournalStore
                     throw new JournalCorruptedException($"The journal of run '{runId}' in {_location} skips from sequence {expected - 1} to {seq}; entries are missing.") { StoreLocation = _location };
                 }
 
-                try
-                {
-                    entries.Add(JournalSerializer.Deserialize(reader.GetFieldValue<byte[]>(1)));
-                }
-                catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-                {
-                    throw new JournalCorruptedException($"Entry {seq} of run '{runId}' in {_location} cannot be read: {ex.Message}", ex) { StoreLocation = _location };
-                }
-
+                entries.Add(StoredEntries.Decode(reader.GetFieldValue<byte[]>(1), runId.Value, seq, _location));
                 expected++;
             }
 
@@ -95,21 +87,50 @@ public sealed partial class PostgresJournalStore
             sql.Append(query.NewestFirst ? " ORDER BY id DESC" : " ORDER BY id").Append(" LIMIT @limit");
             command.Parameters.AddWithValue("limit", pageSize + 1);
             command.CommandText = sql.ToString();
-            var runs = new List<RunRecord>();
-            long last = 0;
+            var rows = new List<(RunRecord, long)>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (runs.Count == pageSize)
-                {
-                    return new RunPage(runs, StoreLimits.FormatToken(last));
-                }
-
-                last = reader.GetInt64(0);
-                runs.Add(ToRecord(reader));
+                rows.Add((ToRecord(reader), reader.GetInt64(0)));
             }
 
-            return new RunPage(runs, null);
+            return StoreLimits.ToPage(rows, pageSize);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
+    {
+        return RunAsync<IReadOnlyList<DeliveredSignal>>("reading signals", async connection =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT s.id, s.name, s.encoding, s.payload, s.sender, s.delivered_at
+                FROM {_schema}.runs r LEFT JOIN {_schema}.signals s ON s.run = r.id AND s.id > $2
+                WHERE r.run_id = $1 ORDER BY s.id
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = afterSignalId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var signals = new List<DeliveredSignal>();
+            var exists = false;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                exists = true;
+                if (reader.IsDBNull(0))
+                {
+                    continue;
+                }
+
+                Payload? payload = reader.IsDBNull(3) ? null : Payload.FromStored(reader.GetString(2), reader.GetFieldValue<byte[]>(3));
+                signals.Add(new DeliveredSignal(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    payload,
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.GetFieldValue<DateTimeOffset>(5)));
+            }
+
+            return exists ? signals : throw new RunNotFoundException(runId);
         }, cancellationToken);
     }
 

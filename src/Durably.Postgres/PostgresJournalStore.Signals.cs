@@ -1,4 +1,3 @@
-using Durably.Journal;
 using Durably.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -16,11 +15,7 @@ public sealed partial class PostgresJournalStore
     /// </remarks>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal);
-        if (signal.Payload is not null)
-        {
-            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
-        }
+        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
 
         return RunAsync("delivering a signal", async connection =>
         {
@@ -45,7 +40,7 @@ public sealed partial class PostgresJournalStore
             deliver.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
             deliver.Parameters.Add(new NpgsqlParameter { Value = signal.Name });
             deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Encoding ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
             deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Sender ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             deliver.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
             await using var reader = await deliver.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -60,42 +55,6 @@ public sealed partial class PostgresJournalStore
             }
 
             return new DeliveredSignal(reader.GetInt64(1), signal.Name, signal.Payload, signal.Sender, reader.GetFieldValue<DateTimeOffset>(2));
-        }, cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
-    {
-        return RunAsync<IReadOnlyList<DeliveredSignal>>("reading signals", async connection =>
-        {
-            await using var command = new NpgsqlCommand($"""
-                SELECT s.id, s.name, s.encoding, s.payload, s.sender, s.delivered_at
-                FROM {_schema}.runs r LEFT JOIN {_schema}.signals s ON s.run = r.id AND s.id > $2
-                WHERE r.run_id = $1 ORDER BY s.id
-                """, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
-            command.Parameters.Add(new NpgsqlParameter { Value = afterSignalId });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var signals = new List<DeliveredSignal>();
-            var exists = false;
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                exists = true;
-                if (reader.IsDBNull(0))
-                {
-                    continue;
-                }
-
-                Payload? payload = reader.IsDBNull(3) ? null : Payload.Trusted(reader.GetString(2), reader.GetFieldValue<byte[]>(3));
-                signals.Add(new DeliveredSignal(
-                    reader.GetInt64(0),
-                    reader.GetString(1),
-                    payload,
-                    reader.IsDBNull(4) ? null : reader.GetString(4),
-                    reader.GetFieldValue<DateTimeOffset>(5)));
-            }
-
-            return exists ? signals : throw new RunNotFoundException(runId);
         }, cancellationToken);
     }
 }

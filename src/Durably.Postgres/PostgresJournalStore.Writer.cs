@@ -5,75 +5,27 @@ using NpgsqlTypes;
 
 namespace Durably.Postgres;
 
-// The group-commit writer: one loop drains the queue and writes everything pending in one transaction sent
-// as one batch (BEGIN, lock, appends, COMMIT: one round-trip), and completes the waiters only after the COMMIT
-// was acknowledged.
+// The store's side of the group commit (GroupCommitWriter decides batching, waiter completion and retries): a batch
+// is one transaction sent as one NpgsqlBatch (BEGIN, lock, appends, COMMIT: one round-trip); the appends are
+// conditional on the run's sequence and lease epoch, and those whose condition failed come back as rows. A
+// connection lost after the COMMIT was sent leaves the commit in doubt, resolved by reading the entries back.
 public sealed partial class PostgresJournalStore
 {
     // A batch's parameters travel in one message; this keeps it well below the server's 1 GiB limit.
     private const long MaxBatchBytes = 64L * 1024 * 1024;
 
-    // Transactions an append may take part in that end without an answer before it fails.
-    private const int MaxAttempts = 5;
-
     private NpgsqlConnection? _connection;
     private (int Pid, DateTime Started) _backend;
+    private NpgsqlBatch? _batch;
+    private int _batchCount;
+    private bool _dropConnection;
 
-    private async Task WriteLoopAsync()
+    // Opens (or reuses) the writer connection and prepares the batch; nothing is sent yet.
+    private async ValueTask PrepareBatchAsync(IReadOnlyList<AppendItem> items)
     {
-        var batch = new List<AppendItem>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            long bytes = 0;
-            while (batch.Count < _options.MaxBatchSize && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var item))
-            {
-                batch.Add(item);
-                bytes += item.Bytes;
-            }
-
-            try
-            {
-                await WriteAsync(batch).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Not expected; the loop must survive it and every waiter must get an answer.
-                await DropConnectionAsync().ConfigureAwait(false);
-                FailAll(batch, new JournalStoreException($"Writing to {_location} failed unexpectedly: {ex.Message}", ex) { StoreLocation = _location });
-            }
-
-            batch.Clear();
-        }
-
-        await DropConnectionAsync().ConfigureAwait(false);
-    }
-
-    private async Task WriteAsync(List<AppendItem> items)
-    {
-        var pending = items;
-        while (pending.Count > 0)
-        {
-            pending = await TryCommitAsync(pending).ConfigureAwait(false);
-        }
-    }
-
-    // Commits the items in one transaction; completes or fails each, and returns those to try again.
-    private async Task<List<AppendItem>> TryCommitAsync(List<AppendItem> items)
-    {
-        NpgsqlConnection connection;
-        try
-        {
-            connection = await GetConnectionAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (PostgresErrors.IsConnectionFailure(ex))
-        {
-            // Nothing was sent.
-            FailAll(items, Translate(ex, "connecting to write"));
-            return [];
-        }
-
+        var connection = await GetConnectionAsync().ConfigureAwait(false);
         var waves = BuildWaves(items);
-        await using var batch = new NpgsqlBatch(connection);
+        var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         var runIds = items.SelectMany(i => i.Appends).Where(a => a.ExpectedSequence > 0).Select(a => a.RunId.Value).Distinct().ToArray();
         if (runIds.Length > 0)
@@ -92,70 +44,108 @@ public sealed partial class PostgresJournalStore
         }
 
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-
-        var failed = new Dictionary<int, Dictionary<RunId, (bool Found, long Actual, long Epoch)>>();
-        try
-        {
-            await using (var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false))
-            {
-                do
-                {
-                    while (await reader.ReadAsync().ConfigureAwait(false))
-                    {
-                        if (reader.FieldCount != 5)
-                        {
-                            continue; // the lock's count or the notification
-                        }
-
-                        var call = reader.GetInt32(0);
-                        if (!failed.TryGetValue(call, out var runs))
-                        {
-                            failed[call] = runs = [];
-                        }
-
-                        runs[RunId.Parse(reader.GetString(1))] = (reader.GetBoolean(2), reader.IsDBNull(3) ? 0 : reader.GetInt64(3), reader.IsDBNull(4) ? 0 : reader.GetInt64(4));
-                    }
-                }
-                while (await reader.NextResultAsync().ConfigureAwait(false));
-            }
-
-            if (_options.AfterCommitForTesting is { } fault)
-            {
-                await fault(connection).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (PostgresErrors.IsConnectionFailure(ex))
-        {
-            if (connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed || ex is not PostgresException)
-            {
-                // The COMMIT was in the batch: it may have happened. Find out before answering.
-                var backend = _backend;
-                await DropConnectionAsync().ConfigureAwait(false);
-                _dataSource.Clear();
-                return await ResolveInDoubtAsync(items, ex, backend).ConfigureAwait(false);
-            }
-
-            return await HandleStatementErrorAsync(items, (PostgresException)ex).ConfigureAwait(false);
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (failed.TryGetValue(i, out var runs))
-            {
-                items[i].Fail(Conflict(items[i], runs));
-            }
-            else
-            {
-                items[i].Complete();
-            }
-        }
-
-        return [];
+        _batch = batch;
+        _batchCount = items.Count;
     }
 
-    // The transaction failed on the server and the connection is still usable: nothing was committed.
-    private async Task<List<AppendItem>> HandleStatementErrorAsync(List<AppendItem> items, PostgresException ex)
+    // Sends the prepared batch; the calls whose conditional write found a conflict come back as rows.
+    private async ValueTask SendBatchAsync(GroupCommitBatch<AppendItem> items)
     {
+        await using var batch = _batch!;
+        _batch = null;
+        var failed = new Dictionary<int, Dictionary<RunId, (bool Found, long Actual, long Epoch)>>();
+        await using (var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false))
+        {
+            do
+            {
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                {
+                    if (reader.FieldCount != 5)
+                    {
+                        continue; // the lock's count or the notification
+                    }
+
+                    var call = reader.GetInt32(0);
+                    if (!failed.TryGetValue(call, out var runs))
+                    {
+                        failed[call] = runs = [];
+                    }
+
+                    runs[RunId.Parse(reader.GetString(1))] = (reader.GetBoolean(2), reader.IsDBNull(3) ? 0 : reader.GetInt64(3), reader.IsDBNull(4) ? 0 : reader.GetInt64(4));
+                }
+            }
+            while (await reader.NextResultAsync().ConfigureAwait(false));
+        }
+
+        if (_options.AfterCommitForTesting is { } fault)
+        {
+            await fault(batch.Connection!).ConfigureAwait(false);
+        }
+
+        foreach (var (call, runs) in failed)
+        {
+            items.Fail(items.Items[call], Conflict(items.Items[call], runs));
+        }
+    }
+
+    private GroupCommitError ClassifyWriteError(Exception ex, GroupCommitStage stage)
+    {
+        if (!PostgresErrors.IsConnectionFailure(ex))
+        {
+            // Not expected: the connection is dropped (RollBackAsync) and every waiter gets an answer.
+            _dropConnection = true;
+            return GroupCommitError.NothingCommitted(new JournalStoreException($"Writing to {_location} failed unexpectedly: {ex.Message}", ex) { StoreLocation = _location });
+        }
+
+        if (stage == GroupCommitStage.Write)
+        {
+            // Nothing was sent.
+            return GroupCommitError.NothingCommitted(Translate(ex, "connecting to write"));
+        }
+
+        if (_connection is not { } connection || connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed || ex is not PostgresException pg)
+        {
+            // The COMMIT was in the batch: it may have happened. Find out before answering.
+            _dropConnection = true;
+            return GroupCommitError.InDoubt(Translate(ex, "committing"));
+        }
+
+        // The transaction failed on the server and the connection is still usable: nothing was committed.
+        if (PostgresErrors.IsRetryable(pg))
+        {
+            // Another transaction won a race (a deadlock, or a run created at the same moment); the next attempt
+            // sees its result and reports it as a conflict where it is one.
+            Log.BatchRetried(_logger, _location, _batchCount, pg.SqlState);
+            return GroupCommitError.Transient(Translate(ex, "writing"));
+        }
+
+        // Something in one append the server refuses (a value it cannot store) is written alone so only that one fails.
+        return PostgresErrors.IsServerFailure(pg)
+            ? GroupCommitError.NothingCommitted(Translate(ex, "writing"))
+            : GroupCommitError.Unexpected(Translate(ex, "writing"));
+    }
+
+    private async ValueTask RollBackBatchAsync()
+    {
+        if (_batch is { } prepared)
+        {
+            _batch = null;
+            await prepared.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_dropConnection)
+        {
+            _dropConnection = false;
+            await DropConnectionAsync().ConfigureAwait(false);
+            _dataSource.Clear();
+            return;
+        }
+
+        if (_connection is null)
+        {
+            return;
+        }
+
         try
         {
             await using var rollback = new NpgsqlCommand("ROLLBACK", _connection);
@@ -165,36 +155,14 @@ public sealed partial class PostgresJournalStore
         {
             await DropConnectionAsync().ConfigureAwait(false);
         }
-
-        if (PostgresErrors.IsRetryable(ex))
-        {
-            // Another transaction won a race (a deadlock, or a run created at the same moment); the next attempt
-            // sees its result and reports it as a conflict where it is one.
-            Log.BatchRetried(_logger, _location, items.Count, ex.SqlState);
-            return Retry(items, ex, "writing");
-        }
-
-        if (PostgresErrors.IsServerFailure(ex) || items.Count == 1)
-        {
-            FailAll(items, Translate(ex, "writing"));
-            return [];
-        }
-
-        // Something in one append the server refuses (a value it cannot store): write each call alone so only
-        // that one fails.
-        foreach (var item in items)
-        {
-            await WriteAsync([item]).ConfigureAwait(false);
-        }
-
-        return [];
     }
 
     // The connection dropped after the batch, COMMIT included, was sent. Entries are immutable and unique by run
     // and sequence, so reading them back tells whether the transaction committed. Before that, the old server
     // process is ended and gone, so that the answer cannot change afterwards.
-    private async Task<List<AppendItem>> ResolveInDoubtAsync(List<AppendItem> items, Exception lost, (int Pid, DateTime Started) backend)
+    private async ValueTask<IReadOnlyList<bool>> ResolveInDoubtAsync(IReadOnlyList<AppendItem> items, Exception lost)
     {
+        var backend = _backend;
         Log.CommitInDoubt(_logger, _location, items.Count, lost);
         var clock = Stopwatch.StartNew();
         var delay = TimeSpan.FromMilliseconds(50);
@@ -205,31 +173,15 @@ public sealed partial class PostgresJournalStore
                 await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
                 await EndBackendAsync(connection, backend, clock).ConfigureAwait(false);
                 var landed = await ReadBackAsync(connection, items).ConfigureAwait(false);
-                var retry = new List<AppendItem>();
-                for (var i = 0; i < items.Count; i++)
-                {
-                    if (landed[i])
-                    {
-                        items[i].Complete();
-                    }
-                    else
-                    {
-                        retry.Add(items[i]);
-                    }
-                }
-
-                Log.CommitResolved(_logger, _location, items.Count - retry.Count, retry.Count);
-
-                // Not written (or not by this transaction: then the conditional write reports the conflict).
-                return Retry(retry, lost, "committing");
+                Log.CommitResolved(_logger, _location, landed.Count(l => l), landed.Count(l => !l));
+                return landed;
             }
             catch (Exception ex) when (PostgresErrors.IsConnectionFailure(ex))
             {
                 if (clock.Elapsed >= _options.InDoubtResolutionTimeout)
                 {
                     Log.CommitUnresolved(_logger, _location, items.Count, ex);
-                    FailAll(items, new JournalStoreException($"The connection to the PostgreSQL server at {_location} was lost while committing, and the server could not be reached within {_options.InDoubtResolutionTimeout.TotalSeconds:0.#} s to learn whether the commit happened. The append may or may not have been written: read the run before writing it again. ({lost.Message})", lost) { StoreLocation = _location });
-                    return [];
+                    throw new JournalStoreException($"The connection to the PostgreSQL server at {_location} was lost while committing, and the server could not be reached within {_options.InDoubtResolutionTimeout.TotalSeconds:0.#} s to learn whether the commit happened. The append may or may not have been written: read the run before writing it again. ({lost.Message})", lost) { StoreLocation = _location };
                 }
 
                 await Task.Delay(delay).ConfigureAwait(false);
@@ -261,7 +213,7 @@ public sealed partial class PostgresJournalStore
     }
 
     // Returns, per item, whether every entry it appends is stored with exactly its bytes.
-    private async Task<bool[]> ReadBackAsync(NpgsqlConnection connection, List<AppendItem> items)
+    private async Task<bool[]> ReadBackAsync(NpgsqlConnection connection, IReadOnlyList<AppendItem> items)
     {
         var owners = new List<(int Item, byte[] Data)>();
         var runIds = new List<string>();
@@ -304,27 +256,9 @@ public sealed partial class PostgresJournalStore
         return [.. expected.Select((count, i) => count > 0 && matched[i] == count)];
     }
 
-    private List<AppendItem> Retry(List<AppendItem> items, Exception cause, string action)
-    {
-        var again = new List<AppendItem>(items.Count);
-        foreach (var item in items)
-        {
-            if (++item.Attempts >= MaxAttempts)
-            {
-                item.Fail(Translate(cause, action));
-            }
-            else
-            {
-                again.Add(item);
-            }
-        }
-
-        return again;
-    }
-
     // Splits a batch into waves in which every run appears once, keeping each run's appends in queue order
     // and each call's appends in one wave.
-    private static List<List<int>> BuildWaves(List<AppendItem> items)
+    private static List<List<int>> BuildWaves(IReadOnlyList<AppendItem> items)
     {
         var waves = new List<List<int>>();
         var next = new Dictionary<RunId, int>();
@@ -352,7 +286,7 @@ public sealed partial class PostgresJournalStore
         return waves;
     }
 
-    private NpgsqlBatchCommand WaveCommand(List<int> wave, List<AppendItem> items)
+    private NpgsqlBatchCommand WaveCommand(List<int> wave, IReadOnlyList<AppendItem> items)
     {
         var count = wave.Sum(i => items[i].Appends.Count);
         var calls = new int[count];
@@ -456,11 +390,16 @@ public sealed partial class PostgresJournalStore
         }
     }
 
-    private static void FailAll(List<AppendItem> items, Exception exception)
+    private sealed class BatchTarget(PostgresJournalStore store) : IGroupCommitTarget<AppendItem>
     {
-        foreach (var item in items)
-        {
-            item.Fail(exception);
-        }
+        public ValueTask WriteAsync(GroupCommitBatch<AppendItem> batch) => store.PrepareBatchAsync(batch.Items);
+
+        public ValueTask CommitAsync(GroupCommitBatch<AppendItem> batch) => store.SendBatchAsync(batch);
+
+        public ValueTask RollBackAsync() => store.RollBackBatchAsync();
+
+        public GroupCommitError Classify(Exception exception, GroupCommitStage stage) => store.ClassifyWriteError(exception, stage);
+
+        public ValueTask<IReadOnlyList<bool>> ResolveInDoubtAsync(IReadOnlyList<AppendItem> items, Exception cause) => store.ResolveInDoubtAsync(items, cause);
     }
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Durably.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,8 +32,7 @@ public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSour
     private readonly string _schema;
     private readonly ILogger _logger;
     private readonly Sql _sql;
-    private readonly Channel<AppendItem> _queue = Channel.CreateUnbounded<AppendItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly GroupCommitWriter<AppendItem> _writes;
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
@@ -47,7 +45,7 @@ public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSour
         _schema = options.Schema;
         _logger = options.Logger ?? NullLogger.Instance;
         _sql = new Sql(options.Schema);
-        _writer = Task.Run(WriteLoopAsync);
+        _writes = new GroupCommitWriter<AppendItem>(new BatchTarget(this), GroupCommitPolicy.Bounded(options.MaxBatchSize, MaxBatchBytes), location);
     }
 
     /// <summary>Gets where the store is, as <c>host:port/database (schema s)</c>, for messages and diagnostics.</summary>
@@ -143,8 +141,8 @@ public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSour
             return;
         }
 
-        _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        await _writes.DisposeAsync().ConfigureAwait(false);
+        await DropConnectionAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_listener is { } listener)
         {

@@ -29,7 +29,9 @@ public sealed partial class SqliteJournalStore
         }
 
         // Cancellation is not observed once queued: the append is either committed or failed, never abandoned half-way.
-        return new ValueTask(Enqueue(new AppendItem(appends, encoded)));
+        var item = new AppendItem(appends, encoded);
+        _writes.Enqueue(item);
+        return new ValueTask(item.Task);
     }
 
     // Runs on the writer thread inside its write transaction, so the checks and the writes are atomic.
@@ -125,10 +127,6 @@ public sealed partial class SqliteJournalStore
 
     private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded) : WriteItem
     {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public override Task Task => _completion.Task;
-
         // A call touching several runs must be all or nothing; a single run checks before it writes.
         public override bool NeedsSavepoint => appends.Count > 1;
 
@@ -139,9 +137,5 @@ public sealed partial class SqliteJournalStore
                 store.ApplyAppend(appends[i], encoded[i], now);
             }
         }
-
-        public override void Complete() => _completion.TrySetResult();
-
-        public override void Fail(Exception exception) => _completion.TrySetException(exception);
     }
 }

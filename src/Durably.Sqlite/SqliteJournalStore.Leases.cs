@@ -5,20 +5,42 @@ namespace Durably.Sqlite;
 
 public sealed partial class SqliteJournalStore
 {
+    // Created on the writer thread at the first claim; only the writer thread uses it.
+    private LeaseOwnerLocks? _owners;
+
+    private LeaseOwnerLocks Owners => _owners ??= new LeaseOwnerLocks(Path);
+
     /// <inheritdoc/>
+    /// <remarks>
+    /// <para>Each claim increases the run's lease epoch. Leases are measured by the store's clock.</para>
+    /// <para>A run whose unexpired lease is held by a worker whose process has died (or whose store was disposed) is claimable at
+    /// once, not only when the lease expires: every owner that claims holds an OS lock on a file in the folder
+    /// <c>{journal}.owners</c> while its store is open, and a claim that can take a holder's lock knows the holder is gone.
+    /// Where that folder cannot be written, or the file system does not lock, leases only expire.</para>
+    /// </remarks>
     public Task<IReadOnlyList<RunLease>> ClaimRunsAsync(ClaimRequest request, CancellationToken cancellationToken = default)
     {
         StoreLimits.CheckClaim(request);
         ThrowIfDisposed();
         return Enqueue<IReadOnlyList<RunLease>>((store, now) =>
         {
+            store.Owners.Hold(store._writer, request.Owner);
+            using var holders = store._writer.CreateCommand();
+            holders.CommandText = """
+                SELECT DISTINCT lease_owner FROM runs
+                WHERE status < 3 AND lease_expires_at > $now AND lease_owner <> $owner AND (status <> 2 OR wake_at <= $now)
+                """;
+            holders.Parameters.AddWithValue("$owner", request.Owner);
+            holders.Parameters.AddWithValue("$now", now);
+            var dead = store.Owners.FindDead(ReadStrings(holders));
+
             using var claim = store._writer.CreateCommand();
-            claim.CommandText = """
+            claim.CommandText = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
                 WHERE id IN (
                     SELECT id FROM runs
                     WHERE status < 3
-                      AND (((lease_expires_at IS NULL OR lease_expires_at <= $now) AND (status <> 2 OR wake_at <= $now))
+                      AND (((lease_expires_at IS NULL OR lease_expires_at <= $now{DeadHolders(claim, dead)}) AND (status <> 2 OR wake_at <= $now))
                            OR ($own AND lease_owner = $owner))
                     ORDER BY id LIMIT $limit)
                 RETURNING run_id, lease_epoch, lease_expires_at
@@ -28,11 +50,14 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$limit", request.MaxRuns);
             claim.Parameters.AddWithValue("$own", request.IncludeOwnLeases);
-            return ReadLeases(claim, request.Owner);
+            var leases = ReadLeases(claim, request.Owner);
+            store.Owners.Forget(store._writer, dead);
+            return leases;
         });
     }
 
     /// <inheritdoc/>
+    /// <remarks>A run leased to a worker whose process has died is claimable at once, as with <see cref="ClaimRunsAsync"/>.</remarks>
     public Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
@@ -40,12 +65,20 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, _) = store.FindRunForWrite(runId);
+            var (runKey, _) = store.FindRun(store._writer, runId);
+            store.Owners.Hold(store._writer, owner);
+            using var holder = store._writer.CreateCommand();
+            holder.CommandText = "SELECT lease_owner FROM runs WHERE id = $run AND status < 3 AND lease_expires_at > $now AND lease_owner <> $owner";
+            holder.Parameters.AddWithValue("$owner", owner);
+            holder.Parameters.AddWithValue("$now", now);
+            holder.Parameters.AddWithValue("$run", runKey);
+            var dead = store.Owners.FindDead(ReadStrings(holder));
+
             using var claim = store._writer.CreateCommand();
-            claim.CommandText = """
+            claim.CommandText = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
                 WHERE id = $run AND status < 3
-                  AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner)
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{DeadHolders(claim, dead)})
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
             claim.Parameters.AddWithValue("$owner", owner);
@@ -53,6 +86,7 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$run", runKey);
             var leases = ReadLeases(claim, owner);
+            store.Owners.Forget(store._writer, dead);
             return leases.Count == 0 ? null : leases[0];
         });
     }
@@ -65,7 +99,8 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, _) = store.FindRunForWrite(lease.RunId);
+            var (runKey, _) = store.FindRun(store._writer, lease.RunId);
+            store.Owners.Hold(store._writer, lease.Owner);
             using var renew = store._writer.CreateCommand();
             renew.CommandText = """
                 UPDATE runs SET lease_expires_at = $expires
@@ -97,7 +132,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Enqueue((store, _) =>
         {
-            if (store.TryFindRunForWrite(lease.RunId) is not var (runKey, _))
+            if (store.TryFindRun(store._writer, lease.RunId) is not var (runKey, _))
             {
                 return 0;
             }
@@ -109,6 +144,34 @@ public sealed partial class SqliteJournalStore
             release.Parameters.AddWithValue("$owner", lease.Owner);
             return release.ExecuteNonQuery();
         });
+    }
+
+    // " OR lease_owner IN (...)" naming the dead holders as parameters, or nothing when there are none.
+    private static string DeadHolders(SqliteCommand command, List<string> dead)
+    {
+        if (dead.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        for (var i = 0; i < dead.Count; i++)
+        {
+            command.Parameters.AddWithValue($"$dead{i}", dead[i]);
+        }
+
+        return $" OR lease_owner IN ({string.Join(", ", dead.Select((_, i) => $"$dead{i}"))})";
+    }
+
+    private static List<string> ReadStrings(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var values = new List<string>();
+        while (reader.Read())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
     }
 
     private static List<RunLease> ReadLeases(SqliteCommand command, string owner)

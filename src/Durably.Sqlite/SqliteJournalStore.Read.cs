@@ -1,4 +1,3 @@
-using System.Text;
 using Durably.Journal;
 using Durably.Storage;
 using Microsoft.Data.Sqlite;
@@ -53,42 +52,35 @@ public sealed partial class SqliteJournalStore
         return Task.FromResult(ReadSql(connection =>
         {
             using var command = connection.CreateCommand();
-            var sql = new StringBuilder($"SELECT {RunColumns} FROM runs WHERE 1=1");
+            var where = new List<string>();
             if (after is { } position)
             {
-                sql.Append(query.NewestFirst ? " AND id < $after" : " AND id > $after");
+                where.Add(query.NewestFirst ? "id < $after" : "id > $after");
                 command.Parameters.AddWithValue("$after", position);
             }
 
             if (query.Statuses is { } statuses)
             {
-                sql.Append(" AND status IN (").Append(statuses.Count == 0 ? "-1" : string.Join(',', statuses.Select(s => (int)s))).Append(')');
+                // Status values are integers of the enum, so they are written into the SQL rather than bound.
+                where.Add($"status IN ({(statuses.Count == 0 ? "-1" : string.Join(',', statuses.Select(s => (int)s)))})");
             }
 
             if (query.Workflow is { } workflow)
             {
-                sql.Append(" AND workflow = $workflow");
+                where.Add("workflow = $workflow");
                 command.Parameters.AddWithValue("$workflow", workflow);
             }
 
-            sql.Append(query.NewestFirst ? " ORDER BY id DESC" : " ORDER BY id").Append(" LIMIT $limit");
             command.Parameters.AddWithValue("$limit", pageSize + 1);
-            command.CommandText = sql.ToString();
-            var runs = new List<RunRecord>();
-            long last = 0;
+            command.CommandText = $"SELECT {RunColumns} FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} ORDER BY id {(query.NewestFirst ? "DESC" : "ASC")} LIMIT $limit";
+            var rows = new List<(RunRecord, long)>();
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                if (runs.Count == pageSize)
-                {
-                    return new RunPage(runs, StoreLimits.FormatToken(last));
-                }
-
-                last = reader.GetInt64(0);
-                runs.Add(ToRecord(reader));
+                rows.Add((ToRecord(reader), reader.GetInt64(0)));
             }
 
-            return new RunPage(runs, null);
+            return StoreLimits.ToPage(rows, pageSize);
         }));
     }
 
@@ -98,7 +90,7 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Task.FromResult(ReadSql<IReadOnlyList<DeliveredSignal>>(connection =>
         {
-            var runKey = FindRunKey(connection, runId);
+            var (runKey, _) = FindRun(connection, runId);
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = $run AND id > $after ORDER BY id";
             command.Parameters.AddWithValue("$run", runKey);
@@ -116,7 +108,7 @@ public sealed partial class SqliteJournalStore
                         throw new JournalCorruptedException($"The payload of signal {reader.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
                     }
 
-                    payload = Payload.Trusted(reader.GetString(2), bytes);
+                    payload = Payload.FromStored(reader.GetString(2), bytes);
                 }
 
                 signals.Add(new DeliveredSignal(
@@ -183,37 +175,20 @@ public sealed partial class SqliteJournalStore
         });
     }
 
-    // Checks one stored entry (columns: data, crc) against its checksum and position, then deserializes it.
+    // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
     internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
     {
         if (reader.GetValue(column) is not byte[] data)
         {
-            throw Damaged($"is stored as {reader.GetFieldType(column).Name}, not as bytes");
+            throw StoredEntries.Damaged(runId, seq, path, $"is stored as {reader.GetFieldType(column).Name}, not as bytes");
         }
 
         if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
         {
-            throw Damaged("does not match its checksum: its bytes were changed after it was written");
+            throw StoredEntries.Damaged(runId, seq, path, "does not match its checksum: its bytes were changed after it was written");
         }
 
-        JournalEntry entry;
-        try
-        {
-            entry = JournalSerializer.Deserialize(data);
-        }
-        catch (JournalFormatException ex) when (ex.FormatVersion == 0)
-        {
-            throw Damaged(ex.Message, ex);
-        }
-        catch (JournalFormatException ex)
-        {
-            throw new JournalFormatException($"Entry {seq} of run '{runId}' in '{path}': {ex.Message}", ex) { FormatVersion = ex.FormatVersion };
-        }
-
-        return entry.Sequence == seq ? entry : throw Damaged($"says it is entry {entry.Sequence}");
-
-        JournalCorruptedException Damaged(string reason, Exception? inner = null)
-            => new($"Entry {seq} of run '{runId}' in the journal file '{path}' {reason.TrimEnd('.')}. The file is damaged; restore it from a backup.", inner) { StoreLocation = path };
+        return StoredEntries.Decode(data, runId, seq, path);
     }
 
     // Every read runs in one read transaction, so its statements see one snapshot while the writer commits.
@@ -257,19 +232,23 @@ public sealed partial class SqliteJournalStore
     internal static JournalCorruptedException WrongValue(string path, Exception ex)
         => new($"The journal file '{path}' holds a value of the wrong type, or no value where one must be ({ex.Message}); it is damaged. Restore it from a backup.", ex) { StoreLocation = path };
 
-    private long FindRunKey(SqliteConnection connection, RunId runId)
+    // Finds a run by id on a reader connection or (inside the write transaction) on the writer connection.
+    private (long RunKey, RunStatus Status) FindRun(SqliteConnection connection, RunId runId)
+        => TryFindRun(connection, runId) ?? throw new RunNotFoundException(runId);
+
+    private (long RunKey, RunStatus Status)? TryFindRun(SqliteConnection connection, RunId runId)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT id, {StoredRunId} FROM runs WHERE run_id = $run_id";
-        command.Parameters.AddWithValue("$run_id", runId.Value);
-        using var reader = command.ExecuteReader();
+        using var find = connection.CreateCommand();
+        find.CommandText = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
+        find.Parameters.AddWithValue("$run_id", runId.Value);
+        using var reader = find.ExecuteReader();
         if (!reader.Read())
         {
-            throw new RunNotFoundException(runId);
+            return null;
         }
 
-        CheckFound(runId, reader.GetString(1));
-        return reader.GetInt64(0);
+        CheckFound(runId, reader.GetString(2));
+        return (reader.GetInt64(0), (RunStatus)reader.GetInt32(1));
     }
 
     // Checks the id stored in the row a lookup by run id found (selected as StoredRunId) against the id looked up.

@@ -7,16 +7,12 @@ public sealed partial class SqliteJournalStore
     /// <inheritdoc/>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal);
-        if (signal.Payload is not null)
-        {
-            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, _options.MaxEntryBytes);
-        }
+        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
 
         ThrowIfDisposed();
         return Enqueue((store, now) =>
         {
-            var (runKey, status) = store.FindRunForWrite(runId);
+            var (runKey, status) = store.FindRun(store._writer, runId);
             if (status.IsFinished())
             {
                 throw new RunFinishedException(runId, status);
@@ -27,8 +23,8 @@ public sealed partial class SqliteJournalStore
             insert.Parameters.AddWithValue("$run", runKey);
             insert.Parameters.AddWithValue("$name", signal.Name);
             insert.Parameters.AddWithValue("$encoding", (object?)signal.Payload?.Encoding ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.UnsafeBytes ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.UnsafeBytes) : DBNull.Value);
+            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.Data.Span) : DBNull.Value);
             insert.Parameters.AddWithValue("$sender", (object?)signal.Sender ?? DBNull.Value);
             insert.Parameters.AddWithValue("$now", now);
             var id = (long)insert.ExecuteScalar()!;
@@ -41,23 +37,5 @@ public sealed partial class SqliteJournalStore
             wake.ExecuteNonQuery();
             return new DeliveredSignal(id, signal.Name, signal.Payload, signal.Sender, DateTimeOffset.FromUnixTimeMilliseconds(now));
         });
-    }
-
-    private (long RunKey, RunStatus Status) FindRunForWrite(RunId runId)
-        => TryFindRunForWrite(runId) ?? throw new RunNotFoundException(runId);
-
-    private (long RunKey, RunStatus Status)? TryFindRunForWrite(RunId runId)
-    {
-        using var find = _writer.CreateCommand();
-        find.CommandText = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
-        find.Parameters.AddWithValue("$run_id", runId.Value);
-        using var reader = find.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        CheckFound(runId, reader.GetString(2));
-        return (reader.GetInt64(0), (RunStatus)reader.GetInt32(1));
     }
 }

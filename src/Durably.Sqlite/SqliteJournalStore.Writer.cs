@@ -3,207 +3,25 @@ using Microsoft.Data.Sqlite;
 
 namespace Durably.Sqlite;
 
-// The group-commit writer: one thread drains the queue, runs every pending write in one
-// transaction, commits (one sync), and only then completes the waiters.
+// The store's side of the group commit (GroupCommitWriter decides batching, waiter completion and the fail-stop):
+// one transaction per batch on the writer connection, a savepoint around each item that may write before it finds
+// a conflict, COMMIT (one sync).
 //
-// Failures: an error before COMMIT (a conflict, a full disk, an I/O error while writing pages) rolls the batch
-// back and fails its waiters; nothing of it is on disk and the writer carries on. An I/O error in COMMIT or in
-// the sync after it is different: the commit frame may or may not have reached the disk, and after a failed
-// fsync the operating system may have dropped the pages it could not write while reporting later syncs as
-// successful. The writer then fails that batch as in doubt and stops: every later write fails with
-// JournalStoreFailedException until the store is disposed and opened again, which reads what is really on disk.
+// How errors are classified: an error before COMMIT (a conflict, a full disk, an I/O error while writing pages)
+// leaves nothing of the batch on disk. An I/O error in COMMIT or in the sync after it is different: the commit frame
+// may or may not have reached the disk, and after a failed fsync the operating system may have dropped the pages it
+// could not write while reporting later syncs as successful. That is fatal: the writer fails the batch as in doubt
+// and refuses every later write until the store is disposed and opened again, which reads what is really on disk.
 public sealed partial class SqliteJournalStore
 {
-    private readonly object _queueGate = new();
     private readonly Statements _statements;
-    private List<WriteItem> _queue = [];
-    private bool _stopping;
-    private JournalStoreFailedException? _failure;
-
-    private Task Enqueue(WriteItem item)
-    {
-        lock (_queueGate)
-        {
-            if (_stopping)
-            {
-                throw new ObjectDisposedException(nameof(SqliteJournalStore));
-            }
-
-            if (_failure is { } failure)
-            {
-                item.Fail(Stopped(failure));
-                return item.Task;
-            }
-
-            _queue.Add(item);
-            if (_queue.Count == 1)
-            {
-                Monitor.Pulse(_queueGate);
-            }
-        }
-
-        return item.Task;
-    }
+    private readonly GroupCommitWriter<WriteItem> _writes;
 
     private Task<T> Enqueue<T>(Func<SqliteJournalStore, long, T> action)
     {
         var item = new FuncItem<T>(action);
-        Enqueue(item);
-        return item.TypedTask;
-    }
-
-    private void WriterLoop()
-    {
-        var batch = new List<WriteItem>();
-        while (true)
-        {
-            lock (_queueGate)
-            {
-                while (_queue.Count == 0 && !_stopping)
-                {
-                    Monitor.Wait(_queueGate);
-                }
-
-                if (_queue.Count == 0)
-                {
-                    return;
-                }
-
-                (batch, _queue) = (_queue, batch);
-            }
-
-            if (Volatile.Read(ref _failure) is { } failure)
-            {
-                // Queued before the store stopped.
-                foreach (var item in batch)
-                {
-                    item.Fail(Stopped(failure));
-                }
-            }
-            else
-            {
-                CommitBatch(batch, isolated: false);
-            }
-
-            batch.Clear();
-        }
-    }
-
-    private void CommitBatch(List<WriteItem> batch, bool isolated)
-    {
-        var done = new List<WriteItem>(batch.Count);
-        try
-        {
-            _statements.Begin.ExecuteNonQuery();
-        }
-        catch (SqliteException ex)
-        {
-            FailAll(batch, Translate(ex, Path, "starting a write"));
-            return;
-        }
-
-        var now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        try
-        {
-            foreach (var item in batch)
-            {
-                if (item.NeedsSavepoint)
-                {
-                    SqliteSchema.Execute(_writer, "SAVEPOINT item");
-                }
-
-                try
-                {
-                    item.Execute(this, now);
-                    done.Add(item);
-                }
-                catch (Exception ex) when (ex is DurablyException or ArgumentException)
-                {
-                    // The item found a conflict before writing anything (or its savepoint undoes what it wrote).
-                    if (item.NeedsSavepoint)
-                    {
-                        SqliteSchema.Execute(_writer, "ROLLBACK TO item");
-                    }
-
-                    item.Fail(ex);
-                }
-                finally
-                {
-                    if (item.NeedsSavepoint)
-                    {
-                        SqliteSchema.Execute(_writer, "RELEASE item");
-                    }
-                }
-            }
-
-            _options.FaultInjector?.Invoke(SqliteFaultPoint.Write);
-        }
-        catch (Exception ex)
-        {
-            SqliteSchema.TryRollback(_writer);
-            if (ex is IOException || (ex is SqliteException sqlite && IsStorageFailure(sqlite)))
-            {
-                var failure = TranslateWriteFailure(ex, "writing");
-                FailAll(done, failure);
-                FailAll(batch.Where(i => !i.Task.IsCompleted).ToList(), failure);
-                return;
-            }
-
-            if (isolated)
-            {
-                FailAll(batch, ex switch
-                {
-                    SqliteException s => Translate(s, Path, "writing"),
-                    _ when IsWrongValue(ex) => WrongValue(Path, ex),
-                    _ => new JournalStoreException($"Writing to the journal file '{Path}' failed: {ex.Message}", ex) { StoreLocation = Path },
-                });
-                return;
-            }
-
-            // An unexpected error: run every pending item alone so only the one that causes it fails.
-            foreach (var item in batch.Where(i => !i.Task.IsCompleted))
-            {
-                CommitBatch([item], isolated: true);
-            }
-
-            return;
-        }
-
-        try
-        {
-            _options.FaultInjector?.Invoke(SqliteFaultPoint.Commit);
-            _statements.Commit.ExecuteNonQuery();
-        }
-        catch (Exception ex) when (ex is SqliteException or IOException)
-        {
-            SqliteSchema.TryRollback(_writer);
-            if (IsIoError(ex))
-            {
-                Stop(ex, done);
-            }
-            else
-            {
-                // A full disk, a lock: SQLite writes the commit frame last, so a commit that failed this way left nothing.
-                FailAll(done, TranslateWriteFailure(ex, "committing"));
-            }
-
-            return;
-        }
-
-        try
-        {
-            _options.FaultInjector?.Invoke(SqliteFaultPoint.Sync);
-        }
-        catch (Exception ex) when (ex is SqliteException or IOException)
-        {
-            Stop(ex, done);
-            return;
-        }
-
-        foreach (var item in done)
-        {
-            item.Complete();
-        }
+        _writes.Enqueue(item);
+        return item.ResultAsync();
     }
 
     private static bool IsStorageFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 5 or 6 or 8 or 10 or 11 or 13 or 14 or 26;
@@ -214,65 +32,133 @@ public sealed partial class SqliteJournalStore
         ? Translate(sqlite, Path, action)
         : new JournalStoreException($"An I/O error occurred on the journal file '{Path}' while {action}; nothing was written. Check the disk. ({ex.Message})", ex) { StoreLocation = Path };
 
-    // Fails the batch whose commit is in doubt and refuses every later write (see the remarks at the top).
-    private void Stop(Exception ex, List<WriteItem> batch)
+    private sealed class BatchTarget(SqliteJournalStore store) : IGroupCommitTarget<WriteItem>
     {
-        var failure = new JournalStoreFailedException(
-            $"An I/O error occurred on the journal file '{Path}' while making a commit durable ({ex.Message.TrimEnd('.')}). The writes in that commit were not acknowledged, but they may or may not be in the journal when it is reopened: read those runs before writing them again. The store accepts no more writes: check the disk, then dispose the store and open the file again.",
-            ex)
-        { StoreLocation = Path };
-        lock (_queueGate)
+        private bool _committed;
+
+        public ValueTask WriteAsync(GroupCommitBatch<WriteItem> batch)
         {
-            Volatile.Write(ref _failure, failure);
+            _committed = false;
+            try
+            {
+                store._statements.Begin.ExecuteNonQuery();
+            }
+            catch (SqliteException ex)
+            {
+                throw Translate(ex, store.Path, "starting a write");
+            }
+
+            var writer = store._writer;
+            var now = store._options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var item in batch.Items)
+            {
+                if (item.NeedsSavepoint)
+                {
+                    SqliteSchema.Execute(writer, "SAVEPOINT item");
+                }
+
+                try
+                {
+                    item.Execute(store, now);
+                }
+                catch (Exception ex) when (ex is DurablyException or ArgumentException)
+                {
+                    // The item found a conflict before writing anything (or its savepoint undoes what it wrote).
+                    if (item.NeedsSavepoint)
+                    {
+                        SqliteSchema.Execute(writer, "ROLLBACK TO item");
+                    }
+
+                    batch.Fail(item, ex);
+                }
+                finally
+                {
+                    if (item.NeedsSavepoint)
+                    {
+                        SqliteSchema.Execute(writer, "RELEASE item");
+                    }
+                }
+            }
+
+            store._options.FaultInjector?.Invoke(SqliteFaultPoint.Write);
+            return ValueTask.CompletedTask;
         }
 
-        FailAll(batch, failure);
-    }
-
-    private JournalStoreFailedException Stopped(JournalStoreFailedException failure)
-        => new($"The store of the journal file '{Path}' stopped accepting writes after an I/O error while making a commit durable ({failure.InnerException?.Message.TrimEnd('.')}); what that commit left on disk is uncertain. Check the disk, then dispose the store and open the file again.", failure)
+        public ValueTask CommitAsync(GroupCommitBatch<WriteItem> batch)
         {
-            StoreLocation = Path,
-        };
-
-    private static void FailAll(List<WriteItem> items, Exception ex)
-    {
-        foreach (var item in items)
-        {
-            item.Fail(ex);
+            store._options.FaultInjector?.Invoke(SqliteFaultPoint.Commit);
+            store._statements.Commit.ExecuteNonQuery();
+            _committed = true;
+            store._options.FaultInjector?.Invoke(SqliteFaultPoint.Sync);
+            return ValueTask.CompletedTask;
         }
+
+        public ValueTask RollBackAsync()
+        {
+            if (!_committed)
+            {
+                SqliteSchema.TryRollback(store._writer);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public GroupCommitError Classify(Exception exception, GroupCommitStage stage)
+        {
+            var path = store.Path;
+            if (stage == GroupCommitStage.Write)
+            {
+                return exception switch
+                {
+                    JournalStoreException starting => GroupCommitError.NothingCommitted(starting),
+                    _ when exception is IOException || (exception is SqliteException storage && IsStorageFailure(storage))
+                        => GroupCommitError.NothingCommitted(store.TranslateWriteFailure(exception, "writing")),
+                    SqliteException s => GroupCommitError.Unexpected(Translate(s, path, "writing")),
+                    _ when IsWrongValue(exception) => GroupCommitError.Unexpected(WrongValue(path, exception)),
+                    _ => GroupCommitError.Unexpected(new JournalStoreException($"Writing to the journal file '{path}' failed: {exception.Message}", exception) { StoreLocation = path }),
+                };
+            }
+
+            if (exception is not (SqliteException or IOException))
+            {
+                return GroupCommitError.Unexpected(new JournalStoreException($"Committing to the journal file '{path}' failed: {exception.Message}", exception) { StoreLocation = path });
+            }
+
+            // A full disk, a lock: SQLite writes the commit frame last, so a commit that failed this way left nothing.
+            return _committed || IsIoError(exception)
+                ? GroupCommitError.Fatal(new JournalStoreFailedException(
+                    $"An I/O error occurred on the journal file '{path}' while making a commit durable ({exception.Message.TrimEnd('.')}). The writes in that commit were not acknowledged, but they may or may not be in the journal when it is reopened: read those runs before writing them again. The store accepts no more writes: check the disk, then dispose the store and open the file again.",
+                    exception)
+                { StoreLocation = path })
+                : GroupCommitError.NothingCommitted(store.TranslateWriteFailure(exception, "committing"));
+        }
+
+        // SQLite cannot tell whether a commit whose sync failed is durable: such errors are fatal, never in doubt.
+        public ValueTask<IReadOnlyList<bool>> ResolveInDoubtAsync(IReadOnlyList<WriteItem> items, Exception cause)
+            => throw new NotSupportedException();
     }
 
-    private abstract class WriteItem
+    private abstract class WriteItem : GroupCommitItem
     {
-        public abstract Task Task { get; }
-
         public virtual bool NeedsSavepoint => false;
 
         public abstract void Execute(SqliteJournalStore store, long now);
-
-        public abstract void Complete();
-
-        public abstract void Fail(Exception exception);
     }
 
     private sealed class FuncItem<T>(Func<SqliteJournalStore, long, T> action) : WriteItem
     {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
-
-        public override Task Task => _completion.Task;
-
-        public Task<T> TypedTask => _completion.Task;
 
         // Functions may write several rows before finding a problem.
         public override bool NeedsSavepoint => true;
 
         public override void Execute(SqliteJournalStore store, long now) => _result = action(store, now);
 
-        public override void Complete() => _completion.TrySetResult(_result!);
-
-        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+        public async Task<T> ResultAsync()
+        {
+            await Task.ConfigureAwait(false);
+            return _result!;
+        }
     }
 
     // Prepared statements on the writer connection, reused for every write.

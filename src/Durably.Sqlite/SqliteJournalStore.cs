@@ -11,7 +11,7 @@ namespace Durably.Sqlite;
 /// <para>Other processes (the <c>durably</c> tool, a web app) may open the same file to read and to
 /// deliver signals while a host has it open; WAL mode lets readers run beside the writer, and writers in
 /// other processes wait up to <see cref="SqliteJournalStoreOptions.BusyTimeout"/> for the write lock.</para>
-/// <para>Thread-safe. Leases are stored in the file and use this machine's clock.</para>
+/// <para>Thread-safe. Leases are stored in the file and use this machine's clock. A run leased to a worker whose process has died is claimable at once (see <see cref="ClaimRunsAsync"/>).</para>
 /// <para>When the disk fails: a full disk fails the appends of the commit it stops with <see cref="StoreFullException"/>;
 /// nothing of them is written, and later appends succeed once there is space again. An I/O error before the commit
 /// point fails that commit's appends with <see cref="JournalStoreException"/> and leaves nothing of them on disk. An
@@ -26,7 +26,6 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
     private readonly SqliteJournalStoreOptions _options;
     private readonly SqliteReaderPool _readers;
     private readonly SqliteConnection _writer;
-    private readonly Thread _writerThread;
     private int _disposed;
 
     private SqliteJournalStore(SqliteJournalStoreOptions options, string connectionString, SqliteConnection writer)
@@ -35,8 +34,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         _readers = new SqliteReaderPool(connectionString, options.Path, MaxIdleReaders);
         _writer = writer;
         _statements = new Statements(writer);
-        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "Durably SQLite writer" };
-        _writerThread.Start();
+        _writes = new GroupCommitWriter<WriteItem>(new BatchTarget(this), GroupCommitPolicy.OnDedicatedThread("Durably SQLite writer"), options.Path);
     }
 
     /// <summary>Gets the full path of the journal file.</summary>
@@ -133,24 +131,18 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
     }
 
     /// <summary>Stops accepting work, commits what is queued, and closes the file.</summary>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        lock (_queueGate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_queueGate);
-        }
-
-        _writerThread.Join();
+        await _writes.DisposeAsync().ConfigureAwait(false);
         _statements.Dispose();
         _writer.Dispose();
         _readers.Dispose();
-        return ValueTask.CompletedTask;
+        _owners?.Dispose();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

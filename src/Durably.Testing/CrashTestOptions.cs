@@ -23,9 +23,9 @@ public sealed class CrashTestOptions
 
     /// <summary>Gets the answer to each signal a run waits for; <see langword="null"/> to approve every approval gate and answer no other signal.</summary>
     /// <remarks>Called when a run is suspended at a wait. Return <see langword="null"/> to leave the wait unanswered (the scenario then times out unless the wait has a timeout). Answers must not depend on the scenario, or results will differ.</remarks>
-    public Func<SignalRequest, SignalReply?>? Signals { get; init; }
+    public Func<SignalWait, SignalReply?>? Signals { get; init; }
 
-    /// <summary>Gets how a person resolves an effect step left in doubt under <see cref="Journal.InDoubtPolicy.AskHuman"/>. Default: retry it.</summary>
+    /// <summary>Gets how a person resolves an effect step left in doubt under <see cref="InDoubtPolicy.AskHuman"/>. Default: retry it.</summary>
     public Func<InDoubtRequest, InDoubtResolution>? ResolveInDoubt { get; init; }
 
     /// <summary>Gets a value indicating whether a model step whose outcome was recorded, yet ran again after the crash, fails the crash point. Default false: it is reported, since it costs tokens, not correctness.</summary>

@@ -54,7 +54,7 @@ public sealed class CrashTester
                 var world = fakes();
                 return runtime => register(runtime, world);
             },
-            (runtime, runId) => runtime.StartRunAsync(workflow, input, new StartRunOptions { RunId = runId }),
+            (runtime, runId) => runtime.Client.StartAsync(workflow, input, new StartRunOptions { RunId = runId }),
             options ?? new CrashTestOptions());
     }
 

@@ -97,7 +97,7 @@ internal sealed class Scenario : IAsyncDisposable
         }
 
         // The worker loop waits on the fake clock, which moves only here: tell it the run may be due.
-        runtime.Wake();
+        Store.WakeWorkers();
     }
 
     private async Task<bool> AnswerWaitsAsync(DurableRuntime runtime, RunRecord run)
@@ -110,8 +110,8 @@ internal sealed class Scenario : IAsyncDisposable
             if (intent.Kind == StepKind.Signal && step is { Signal: null, Completion: null, Failures.Count: 0 })
             {
                 var gate = intent.Name.StartsWith("approval:", StringComparison.Ordinal) ? intent.Name["approval:".Length..] : null;
-                var request = new SignalRequest(run.RunId, intent.Step, intent.Name, gate);
-                var reply = _options.Signals is { } answer ? answer(request) : gate is null ? null : SignalReply.Approve();
+                var wait = new SignalWait(run.RunId, intent.Step, intent.Name, gate);
+                var reply = _options.Signals is { } answer ? answer(wait) : gate is null ? null : SignalReply.Approve();
                 if (reply is null)
                 {
                     Unanswered = $"step {intent.Step} waits for the signal '{intent.Name}' and CrashTestOptions.Signals gives no answer to it";
@@ -119,14 +119,14 @@ internal sealed class Scenario : IAsyncDisposable
                 }
 
                 _answered.Add(intent.Step);
-                await reply.DeliverAsync(runtime, request).ConfigureAwait(false);
+                await reply.DeliverAsync(runtime, wait).ConfigureAwait(false);
                 answered = true;
             }
             else if (intent is { Kind: StepKind.Effect, InDoubt: InDoubtPolicy.AskHuman } && run.StatusDetail?.Contains($"in-doubt: step {intent.Step} ", StringComparison.Ordinal) == true)
             {
                 var resolution = _options.ResolveInDoubt?.Invoke(new InDoubtRequest(run.RunId, intent.Step, intent.Name)) ?? InDoubtResolution.Retry;
                 _answered.Add(intent.Step);
-                await runtime.ResolveInDoubtAsync(run.RunId, intent.Step, resolution, "crash-tester").ConfigureAwait(false);
+                await runtime.Client.ResolveInDoubtAsync(new ResolveRequest(run.RunId, intent.Step, resolution, "crash-tester")).ConfigureAwait(false);
                 answered = true;
             }
         }
@@ -146,4 +146,4 @@ internal sealed class Scenario : IAsyncDisposable
 }
 
 // What a scenario needs from the tester's or replayer's options.
-internal sealed record ScenarioOptions(Codecs.IPayloadCodec Codec, CheckpointPolicy Checkpoint, RetryPolicy DefaultRetry, Func<SignalRequest, SignalReply?>? Signals, Func<InDoubtRequest, InDoubtResolution>? ResolveInDoubt);
+internal sealed record ScenarioOptions(Codecs.IPayloadCodec Codec, CheckpointPolicy Checkpoint, RetryPolicy DefaultRetry, Func<SignalWait, SignalReply?>? Signals, Func<InDoubtRequest, InDoubtResolution>? ResolveInDoubt);

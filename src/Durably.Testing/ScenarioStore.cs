@@ -5,10 +5,12 @@ namespace Durably.Testing;
 
 // The in-memory store of one crash-test scenario. It records every acknowledged append, and can refuse writes as a
 // dead process would: from a chosen append on, every write fails and leases are neither renewed nor released.
-internal sealed class ScenarioStore(TimeProvider clock) : IJournalStore
+// It is the worker's wake-up source too, so that the scenario can wake the worker loop through public API.
+internal sealed class ScenarioStore(TimeProvider clock) : IJournalStore, IRunWakeupSource
 {
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _changed = new(0);
+    private readonly SemaphoreSlim _wakeups = new(0);
     private readonly List<RunAppend> _appends = [];
     private Func<RunAppend, bool>? _refuse;
     private bool _crashed;
@@ -121,9 +123,21 @@ internal sealed class ScenarioStore(TimeProvider clock) : IJournalStore
 
     public Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => Inner.TryClaimRunAsync(runId, owner, leaseDuration, cancellationToken);
 
+    // The worker loop waits on the fake clock, which moves only when the scenario moves it: this ends its wait.
+    public void WakeWorkers()
+    {
+        if (_wakeups.CurrentCount == 0)
+        {
+            _wakeups.Release();
+        }
+    }
+
+    public Task<bool> WaitForWakeupAsync(TimeSpan maxWait, CancellationToken cancellationToken = default) => _wakeups.WaitAsync(maxWait, cancellationToken);
+
     public ValueTask DisposeAsync()
     {
         _changed.Dispose();
+        _wakeups.Dispose();
         return Inner.DisposeAsync();
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Durably.AI.Tests;
 
 namespace AgentDemo.Tests;
@@ -14,12 +13,12 @@ public sealed class OpenAIEndpointTests : IDisposable
         await using var model = new FakeOpenAIServer(Respond);
         string[] common = ["run", "--store", Path.Combine(_folder, "agent.db"), "--run-id", "openai-run", "--llm-url", model.Endpoint.ToString(), "--model", "fake-model", "--timer", "0", "--out", _folder, "--events", "json"];
 
-        var crashed = await RunAsync([.. common, "--crash-at-step", "5"]);
+        var crashed = await DemoProcess.RunAsync(_folder, [.. common, "--crash-at-step", "5"]);
         Assert.NotEqual(0, crashed.ExitCode);
         Assert.Equal(2, model.Requests.Count); // plan, then the draft after the three tool calls
 
-        var resumed = await RunAsync(common);
-        Assert.True(resumed.ExitCode == 0, resumed.Output);
+        var resumed = await DemoProcess.RunAsync(_folder, common);
+        Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Errors);
         Assert.Equal(3, model.Requests.Count); // only the summary is new
         Assert.Contains("\"event\":\"run.completed\"", resumed.Output, StringComparison.Ordinal);
         Assert.Contains("Summary from the endpoint", resumed.Output, StringComparison.Ordinal);
@@ -42,23 +41,6 @@ public sealed class OpenAIEndpointTests : IDisposable
                 new FakeToolCall("call_2", "FetchNews", "{\"topic\":\"agents\"}"),
                 new FakeToolCall("call_3", "FetchPrices", "{\"symbol\":\"DRBL\"}"),
             ], PromptTokens: 400, CompletionTokens: 60);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AgentDemo.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     public void Dispose()

@@ -33,7 +33,7 @@ internal static class AiTest
                 r.AddObserver(observer);
             }
         });
-        await first.StartRunAsync(workflow, input, new StartRunOptions { RunId = runId });
+        await first.Client.StartAsync(workflow, input, new StartRunOptions { RunId = runId });
         await harness.WaitForStatusAsync(runId, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
 
@@ -45,7 +45,7 @@ internal static class AiTest
                 r.AddObserver(recoveryObserver);
             }
         });
-        return await second.GetResultAsync<T>(runId, RuntimeHarness.Timeout);
+        return await second.Client.GetResultAsync<T>(runId, RuntimeHarness.Timeout);
     }
 
     public static Func<RunAppend, bool> AtStep(string name) => a => a.Entries.OfType<StepStarted>().Any(s => s.Name == name);

@@ -17,7 +17,7 @@ public sealed class ConversationStorageTests
         var agent = new Agent(new DurableChatClientOptions());
         var runtime = await harness.StartAsync(agent.Register);
 
-        var messages = await (await runtime.StartRunAsync("agent", 12, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
+        var messages = await (await runtime.Client.StartAsync("agent", 12, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         var records = await ReadRecordsAsync(harness);
         Assert.Equal(24, records.Count);
@@ -53,7 +53,7 @@ public sealed class ConversationStorageTests
         await using var harness = new RuntimeHarness();
         var agent = new Agent(new DurableChatClientOptions { DeduplicateMessages = deduplicate });
         var runtime = await harness.StartAsync(agent.Register);
-        await (await runtime.StartRunAsync("agent", 6, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("agent", 6, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         var calls = await ModelCallReader.ReadAsync(harness.Store, Id);
 
@@ -81,7 +81,7 @@ public sealed class ConversationStorageTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(new Agent(options).Register);
-        await (await runtime.StartRunAsync("agent", turns, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("agent", turns, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
         return (await harness.Store.ReadAsync(Id)).Sum(e => (long)JournalSerializer.Serialize(e).Length);
     }
 

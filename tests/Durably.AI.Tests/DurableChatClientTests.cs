@@ -119,7 +119,7 @@ public sealed class DurableChatClientTests
         var runtime = await harness.StartAsync(r => r.Register<int, string>("nested", async (ctx, _) =>
             await ctx.StepAsync("outer", async _ => (await client.GetResponseAsync("hi")).Text)));
 
-        Assert.Equal("inner", await (await runtime.StartRunAsync("nested", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
+        Assert.Equal("inner", await (await runtime.Client.StartAsync("nested", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
 
         Assert.Equal(["outer"], AiTest.Steps(await harness.Store.ReadAsync(Id)).Select(s => s.Name));
     }
@@ -139,7 +139,7 @@ public sealed class DurableChatClientTests
         });
         harness.Store.CrashWhen(AiTest.AtStep("after"));
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("summarise", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("summarise", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
 
@@ -202,7 +202,7 @@ public sealed class DurableChatClientTests
         var runtime = await harness.StartAsync(r => r.Register<int, string>("named", async (ctx, _) =>
             (await planner.GetResponseAsync("plan it")).Text + (await writer.GetResponseAsync("write it")).Text));
 
-        await (await runtime.StartRunAsync("named", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("named", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
 
         Assert.Equal(["plan", "draft"], AiTest.Steps(await harness.Store.ReadAsync(Id)).Select(s => s.Name));
     }
@@ -226,7 +226,7 @@ public sealed class DurableChatClientTests
             }
         }));
 
-        var message = await (await runtime.StartRunAsync("hidden-loop", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        var message = await (await runtime.Client.StartAsync("hidden-loop", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
 
         Assert.Contains("invoked inside a model step", message, StringComparison.Ordinal);
         Assert.Equal(0, invoked);
@@ -248,7 +248,7 @@ public sealed class DurableChatClientTests
             return (await client.GetResponseAsync("two", options)).Text;
         }));
 
-        await (await runtime.StartRunAsync("tools", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("tools", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
 
         var warning = Assert.Single(logs.Messages);
         Assert.Contains("Tool 'plain'", warning, StringComparison.Ordinal);

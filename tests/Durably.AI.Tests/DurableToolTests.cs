@@ -86,7 +86,7 @@ public sealed class DurableToolTests
             (await client.GetResponseAsync(task, new ChatOptions { Tools = [wire] })).Text);
         harness.Store.CrashWhen(AtOutcomeOf(2));
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("wire", "Wire the money.", new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("wire", "Wire the money.", new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
 
@@ -241,7 +241,7 @@ public sealed class DurableToolTests
         var runtime = await harness.StartAsync(r => r.Register<int, int>("calc", async (ctx, x) =>
             ((JsonElement)(await tool.InvokeAsync(new AIFunctionArguments { ["x"] = x }))!).GetInt32()));
 
-        Assert.Equal(42, await (await runtime.StartRunAsync("calc", 21, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
+        Assert.Equal(42, await (await runtime.Client.StartAsync("calc", 21, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
 
         var step = Assert.Single(AiTest.Steps(await harness.Store.ReadAsync(Id)));
         Assert.Equal(("math", StepKind.Compute), (step.Name, step.Kind));

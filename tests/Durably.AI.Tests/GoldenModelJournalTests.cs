@@ -47,7 +47,7 @@ public sealed class GoldenModelJournalTests
         var weather = Weather(_ => throw new InvalidOperationException("the tool must not be invoked on replay"));
 
         var runtime = await harness.StartAsync(r => Register(r, Pipeline(model), weather));
-        var result = await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
+        var result = await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
 
         Assert.Equal("Oslo is colder: 4°C against 18°C in Lisbon. | Oslo 4°C, Lisbon 18°C.", result);
         Assert.Equal(0, model.CallCount);

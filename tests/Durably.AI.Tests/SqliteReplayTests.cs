@@ -61,7 +61,7 @@ public sealed class SqliteReplayTests : IDisposable
             runtime.AddObserver(suspended);
             Register(runtime);
             await runtime.StartAsync();
-            await runtime.StartRunAsync("booking", "Book room Ada at 14.", new StartRunOptions { RunId = runId });
+            await runtime.Client.StartAsync("booking", "Book room Ada at 14.", new StartRunOptions { RunId = runId });
             await suspended.Task.WaitAsync(TimeSpan.FromSeconds(20));
         }
 
@@ -70,9 +70,9 @@ public sealed class SqliteReplayTests : IDisposable
             await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "second", PollInterval = TimeSpan.FromMilliseconds(50) });
             Register(runtime);
             await runtime.StartAsync();
-            await runtime.SignalAsync(runId, "follow-up", "Send me a reminder.");
+            await runtime.Client.SignalAsync(runId, "follow-up", "Send me a reminder.");
 
-            Assert.Equal("Reminder sent.", await runtime.GetResultAsync<string>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token));
+            Assert.Equal("Reminder sent.", await runtime.Client.GetResultAsync<string>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token));
         }
 
         Assert.Equal(1, bookings);

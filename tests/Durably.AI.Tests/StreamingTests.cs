@@ -68,7 +68,7 @@ public sealed class StreamingTests
             return text;
         }));
 
-        var handle = await runtime.StartRunAsync("live", 0, new StartRunOptions { RunId = Id });
+        var handle = await runtime.Client.StartAsync("live", 0, new StartRunOptions { RunId = Id });
         await firstSeen.Task.WaitAsync(RuntimeHarness.Timeout);
         Assert.DoesNotContain(harness.Store.Events, e => e.StartsWith("durable:intent", StringComparison.Ordinal));
         release.SetResult();
@@ -218,7 +218,7 @@ public sealed class StreamingTests
             }),
             o => new DurableRuntimeOptions { WorkerId = o.WorkerId, PollInterval = o.PollInterval, MaxInMemoryWait = TimeSpan.FromSeconds(1) });
 
-        Assert.Equal("part 0 part 1 part 2 ", await (await runtime.StartRunAsync("retried", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
+        Assert.Equal("part 0 part 1 part 2 ", await (await runtime.Client.StartAsync("retried", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
         Assert.Equal(2, model.Calls);
     }
 

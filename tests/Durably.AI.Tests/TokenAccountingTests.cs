@@ -75,7 +75,7 @@ public sealed class TokenAccountingTests
             });
         });
 
-        await (await runtime.StartRunAsync("stream", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("stream", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
 
         var report = accounting.GetReport(Id);
         Assert.Equal(new TokenUsage(40, 7), report.Spent);

@@ -20,7 +20,7 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         var journal = await Processes.DurablyAsync("journal", "--help");
 
         Assert.Equal(0, root.ExitCode);
-        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "fork", "serve" })
+        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "cancel", "fork", "serve", "tokens" })
         {
             Assert.Contains($"\n  {command} ", root.Stdout, StringComparison.Ordinal);
         }
@@ -139,6 +139,36 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         var show = await Processes.DurablyAsync("runs", "show", "waiting-1", "--store", store, "--json");
         var pending = Assert.Single(JsonDocument.Parse(show.Stdout).RootElement.GetProperty("pendingSignals").EnumerateArray());
         Assert.Equal(("nudge", "bot", "Oslo"), (pending.GetProperty("name").GetString(), pending.GetProperty("sender").GetString(), pending.GetProperty("payload").GetProperty("city").GetString()));
+    }
+
+    [Theory]
+    [InlineData("$cancel")]
+    [InlineData("approval:publish")]
+    public async Task Signal_ReservedName_Exits4NamesTheCommandToUseAndDeliversNothing(string name)
+    {
+        var store = fixture.Copy(_folder);
+
+        var result = await Processes.DurablyAsync("signal", "waiting-1", name, "--store", store);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains($"'{name}' is reserved", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("'durably cancel'", result.Stderr, StringComparison.Ordinal);
+        var show = await Processes.DurablyAsync("runs", "show", "waiting-1", "--store", store, "--json");
+        Assert.Equal(0, JsonDocument.Parse(show.Stdout).RootElement.GetProperty("pendingSignals").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Cancel_WaitingRun_IsDurableWithTheReason()
+    {
+        var store = fixture.Copy(_folder);
+
+        var result = await Processes.DurablyAsync("cancel", "waiting-1", "--reason", "not needed", "--store", store, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("$cancel", JsonDocument.Parse(result.Stdout).RootElement.GetProperty("name").GetString());
+        var show = await Processes.DurablyAsync("runs", "show", "waiting-1", "--store", store, "--json");
+        var pending = Assert.Single(JsonDocument.Parse(show.Stdout).RootElement.GetProperty("pendingSignals").EnumerateArray());
+        Assert.Equal("$cancel", pending.GetProperty("name").GetString());
     }
 
     [Theory]
@@ -318,8 +348,7 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
     [InlineData("{\"tokens\": [", "not valid JSON")]
     public async Task Serve_BadTokenFile_Exits4BeforeListening(string content, string message)
     {
-        var tokens = _folder.File("tokens.json");
-        await File.WriteAllTextAsync(tokens, content);
+        var tokens = _folder.WritePrivate("tokens.json", content);
 
         var result = await Processes.DurablyAsync("serve", "--store", Store, "--urls", "http://127.0.0.1:0", "--token-file", tokens);
 

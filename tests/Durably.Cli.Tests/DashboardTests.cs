@@ -131,8 +131,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Stores.CreateAsync(Store);
-        var tokens = _folder.File("tokens.json");
-        await File.WriteAllTextAsync(tokens, $$"""
+        var tokens = _folder.WritePrivate("tokens.json", $$"""
             {"tokens": [
               {"token": "{{ApproverToken}}", "user": "maria", "actions": ["approve", "reject"]},
               {"token": "{{ReaderToken}}", "user": "auditor", "actions": []}

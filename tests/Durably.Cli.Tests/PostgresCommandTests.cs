@@ -32,13 +32,13 @@ public sealed class PostgresCommandTests : IAsyncLifetime
         await using var worker = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "cli-test-worker", PollInterval = TimeSpan.FromMilliseconds(50) });
         AgentWorkflows.Register(worker);
         await worker.StartAsync();
-        await worker.StartRunAsync(AgentWorkflows.Research, "fencing tokens", new StartRunOptions { RunId = runId });
+        await worker.Client.StartAsync(AgentWorkflows.Research, "fencing tokens", new StartRunOptions { RunId = runId });
         await Stores.WaitForAsync(store, runId, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
 
         var list = await Processes.DurablyAsync("runs", "list", "--store", Url, "--schema", _schema, "--json");
         var approve = await Processes.DurablyAsync("approve", runId.Value, "publish", "--comment", "ship it", "--as", "ana", "--store", ConnectionString, "--schema", _schema);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var result = await worker.GetResultAsync<string>(runId, timeout.Token);
+        var result = await worker.Client.GetResultAsync<string>(runId, timeout.Token);
         var show = await Processes.DurablyAsync("runs", "show", runId.Value, "--store", Url, "--schema", _schema);
 
         Assert.True(list.ExitCode == 0, list.ToString());

@@ -22,12 +22,12 @@ internal static class Stores
         });
         AgentWorkflows.Register(runtime);
         await runtime.StartAsync();
-        var done = await runtime.StartRunAsync(AgentWorkflows.Research, "write-ahead logging", new StartRunOptions { RunId = Done });
+        var done = await runtime.Client.StartAsync(AgentWorkflows.Research, "write-ahead logging", new StartRunOptions { RunId = Done });
         await WaitForAsync(store, Done, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
-        await runtime.ApproveAsync(Done, "publish", true, "ana", "ship it");
+        await runtime.Client.ApproveAsync(new ApprovalRequest(Done, "publish", "ana") { Comment = "ship it" });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await done.GetResultAsync<string>(timeout.Token);
-        await runtime.StartRunAsync(AgentWorkflows.Research, "group commit", new StartRunOptions { RunId = Waiting });
+        await runtime.Client.StartAsync(AgentWorkflows.Research, "group commit", new StartRunOptions { RunId = Waiting });
         await WaitForAsync(store, Waiting, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
         await runtime.StopAsync();
     }

@@ -13,6 +13,21 @@ internal sealed class TempFolder : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    // Writes a file only its owner may read and write (mode 0600), as `durably serve` requires of a token file.
+    public string WritePrivate(string name, string content)
+    {
+        var path = File(name);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var file = new FileStream(path, options);
+        file.Write(System.Text.Encoding.UTF8.GetBytes(content));
+        return path;
+    }
+
     public void Dispose()
     {
         try

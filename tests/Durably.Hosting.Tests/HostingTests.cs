@@ -30,7 +30,12 @@ public sealed class HostingTests : IDisposable
         {
             await host.StartAsync();
             var runtime = host.Services.GetRequiredService<DurableRuntime>();
-            await runtime.StartRunAsync(nameof(GreetingWorkflow), "Ana", new StartRunOptions { RunId = runId });
+            var client = host.Services.GetRequiredService<DurableClient>();
+            Assert.Same(runtime.Client, client);
+
+            // The class takes a service in its constructor: the injected client knows it from the registration.
+            var run = await client.StartAsync<GreetingWorkflow, string, string>("Ana", new StartRunOptions { RunId = runId });
+            Assert.True(run.IsNew);
             await WaitAsync(() => runtime.Store.GetRunAsync(runId), r => r?.Status == RunStatus.Suspended);
             await host.StopAsync();
         }
@@ -38,11 +43,11 @@ public sealed class HostingTests : IDisposable
         using (var host = BuildHost(d => d.AddWorkflow<GreetingWorkflow, string, string>()))
         {
             await host.StartAsync();
-            var runtime = host.Services.GetRequiredService<DurableRuntime>();
-            await runtime.SignalAsync(runId, "title", "Dr.");
+            var client = host.Services.GetRequiredService<DurableClient>();
+            await client.SignalAsync(new SignalRequest(runId, "title") { Payload = "Dr.", Sender = "front desk" });
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-            Assert.Equal("Hello, Dr. Ana", await runtime.GetResultAsync<string>(runId, timeout.Token));
+            Assert.Equal("Hello, Dr. Ana", await client.GetResultAsync<string>(runId, timeout.Token));
             await host.StopAsync();
         }
     }
@@ -81,7 +86,7 @@ public sealed class HostingTests : IDisposable
         await host.StartAsync();
         var runtime = host.Services.GetRequiredService<DurableRuntime>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var handle = await runtime.StartRunAsync("two-steps", 0);
+        var handle = await runtime.Client.StartAsync("two-steps", 0);
         Assert.Equal(3, await handle.GetResultAsync<int>(timeout.Token));
         await host.StopAsync();
 

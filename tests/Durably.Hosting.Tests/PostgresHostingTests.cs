@@ -27,18 +27,18 @@ public sealed class PostgresHostingTests : IAsyncLifetime
         await host.StartAsync();
         var runtime = host.Services.GetRequiredService<DurableRuntime>();
         Assert.IsType<PostgresJournalStore>(runtime.Store);
-        await runtime.StartRunAsync(nameof(HostingTests.GreetingWorkflow), "Ana", new StartRunOptions { RunId = runId });
+        await runtime.Client.StartAsync(nameof(HostingTests.GreetingWorkflow), "Ana", new StartRunOptions { RunId = runId });
         await WaitForStatusAsync(runtime.Store, runId, RunStatus.Suspended);
 
         // Another process (here: another store on the same schema, which must exist already) delivers the signal.
         await using (var other = await PostgresJournalStore.OpenAsync(new PostgresJournalStoreOptions { ConnectionString = ConnectionString, Schema = _schema, SchemaMode = PostgresSchemaMode.Validate }))
         {
-            await using var client = new DurableRuntime(other, new DurableRuntimeOptions { ExecuteRuns = false });
+            var client = new DurableClient(other);
             await client.SignalAsync(runId, "title", "Dr.");
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Assert.Equal("Hello, Dr. Ana", await runtime.GetResultAsync<string>(runId, timeout.Token));
+        Assert.Equal("Hello, Dr. Ana", await runtime.Client.GetResultAsync<string>(runId, timeout.Token));
         await host.StopAsync();
     }
 

@@ -94,7 +94,7 @@ public sealed class PostgresWakeupTests : IAsyncLifetime
         worker.Register<string, string>("waits", async (ctx, name) => $"{await ctx.WaitForSignalAsync<string>("greeting")}, {name}");
         await worker.StartAsync();
         var id = TestDatabase.NewId();
-        await worker.StartRunAsync("waits", "Ana", new StartRunOptions { RunId = id });
+        await worker.Client.StartAsync("waits", "Ana", new StartRunOptions { RunId = id });
         await WaitUntilAsync(async () => (await store.GetRunAsync(id))!.Status == RunStatus.Suspended, "the run suspends");
         await WaitUntilAsync(
             async () => await _database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", application) == 1,
@@ -104,7 +104,7 @@ public sealed class PostgresWakeupTests : IAsyncLifetime
         var delivered = DateTimeOffset.UtcNow;
         await sender.DeliverSignalAsync(id, new SignalMessage("greeting", Payload.FromValue("Hello")));
         using var timeout = new CancellationTokenSource(pollInterval / 4);
-        var result = await worker.GetResultAsync<string>(id, timeout.Token);
+        var result = await worker.Client.GetResultAsync<string>(id, timeout.Token);
 
         Assert.Equal("Hello, Ana", result);
         var record = await store.GetRunAsync(id);

@@ -5,7 +5,9 @@ namespace Durably.Sqlite.Tests;
 // Runs Durably.TestHost (copied next to the tests by the project reference) as a real child process.
 internal static class ChildProcess
 {
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -13,6 +15,11 @@ internal static class ChildProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
         foreach (var arg in args)
         {
@@ -31,5 +38,20 @@ internal static class ChildProcess
         await process.WaitForExitAsync(timeout.Token);
         Assert.True(process.ExitCode == 0, $"TestHost {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}");
         return (await stdout).Trim();
+    }
+
+    // Reads the child's output up to the first line starting with prefix and returns that line.
+    public static async Task<string> WaitForLineAsync(this Process process, string prefix, CancellationToken cancellationToken)
+    {
+        while (await process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+
+        Assert.Fail($"The child exited before printing '{prefix}': {await process.StandardError.ReadToEndAsync(cancellationToken)}");
+        return null!;
     }
 }

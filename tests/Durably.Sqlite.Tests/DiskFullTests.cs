@@ -122,7 +122,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
                 return total;
             });
             await runtime.StartAsync();
-            var handle = await runtime.StartRunAsync("fill", Steps, new StartRunOptions { RunId = runId });
+            var handle = await runtime.Client.StartAsync("fill", Steps, new StartRunOptions { RunId = runId });
 
             var first = await store.FirstFailure.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.IsType<StoreFullException>(first);

@@ -37,10 +37,10 @@ public sealed class EncryptionTests : IDisposable
                 return $"{reply}; {approval}";
             });
             await runtime.StartAsync();
-            await runtime.StartRunAsync("agent", new ToolCall("search", Secret), new StartRunOptions { RunId = runId });
+            await runtime.Client.StartAsync("agent", new ToolCall("search", Secret), new StartRunOptions { RunId = runId });
             await WaitForAsync(async () => (await store.GetRunAsync(runId))?.Status == RunStatus.Suspended);
-            await runtime.SignalAsync(runId, "confirm", $"confirmed with {Secret}");
-            result = await runtime.GetResultAsync<string>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+            await runtime.Client.SignalAsync(runId, "confirm", $"confirmed with {Secret}");
+            result = await runtime.Client.GetResultAsync<string>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
             whileOpen = ReadFiles(path);
         }
 

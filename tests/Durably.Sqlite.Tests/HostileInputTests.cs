@@ -37,7 +37,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task StartRunAsync_HostileRunId_ThrowsArgumentExceptionAndCreatesNothingOnDisk(string text)
     {
         var before = Listing();
-        await using var runtime = new DurableRuntime(_store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var client = new DurableClient(_store);
 
         var constructed = Assert.Throws<ArgumentException>(() => new RunId(text));
         Assert.Throws<ArgumentException>(() => RunId.Parse(text));
@@ -55,9 +55,9 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Fact]
     public async Task StartRunAsync_DefaultRunId_ThrowsArgumentExceptionAndWritesNothing()
     {
-        await using var runtime = new DurableRuntime(_store, new DurableRuntimeOptions { ExecuteRuns = false });
+        var client = new DurableClient(_store);
 
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => runtime.StartRunAsync("w", 1, new StartRunOptions { RunId = default(RunId) }));
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => client.StartAsync("w", 1, new StartRunOptions { RunId = default(RunId) }));
 
         Assert.Contains("default RunId", ex.Message, StringComparison.Ordinal);
         Assert.Empty((await _store.ListRunsAsync(new RunQuery())).Runs);
@@ -67,7 +67,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task SignalAsync_PayloadsThatCannotBeJournaled_ThrowClearErrorsStoreNothingAndTheRunStillFinishes()
     {
         await using var runtime = await StartAsync(r => r.Register<int, string>("wait", async (ctx, _) => (await ctx.WaitForSignalAsync<JsonElement>("data")).GetRawText()));
-        var handle = await runtime.StartRunAsync("wait", 0, new StartRunOptions { RunId = Waiting });
+        var handle = await runtime.Client.StartAsync("wait", 0, new StartRunOptions { RunId = Waiting });
         await WaitForStatusAsync(Waiting, RunStatus.Suspended);
         var deep = new string('[', 10_000) + new string(']', 10_000);
         var deepElement = JsonDocument.Parse(deep, new JsonDocumentOptions { MaxDepth = 20_000 }).RootElement;
@@ -76,12 +76,12 @@ public sealed class HostileInputTests : IAsyncLifetime
 
         var refused = new List<Exception>
         {
-            // Through the runtime: values its codec cannot encode, and one too large to journal.
-            await Assert.ThrowsAsync<ArgumentException>(() => runtime.SignalAsync(Waiting, "data", default(JsonElement))),
-            await Assert.ThrowsAsync<ArgumentException>(() => runtime.SignalAsync(Waiting, "data", deepElement)),
-            await Assert.ThrowsAsync<ArgumentException>(() => runtime.SignalAsync(Waiting, "data", cycle)),
-            await Assert.ThrowsAsync<PayloadTooLargeException>(() => runtime.SignalAsync(Waiting, "data", new string('x', 20 * 1024 * 1024))),
-            await Assert.ThrowsAsync<ArgumentException>(() => runtime.SignalAsync(Waiting, "da\uD800ta", 1)),
+            // Through the client: values its codec cannot encode, and one too large to journal.
+            await Assert.ThrowsAsync<ArgumentException>(() => runtime.Client.SignalAsync(Waiting, "data", default(JsonElement))),
+            await Assert.ThrowsAsync<ArgumentException>(() => runtime.Client.SignalAsync(Waiting, "data", deepElement)),
+            await Assert.ThrowsAsync<ArgumentException>(() => runtime.Client.SignalAsync(Waiting, "data", cycle)),
+            await Assert.ThrowsAsync<PayloadTooLargeException>(() => runtime.Client.SignalAsync(Waiting, "data", new string('x', 20 * 1024 * 1024))),
+            await Assert.ThrowsAsync<ArgumentException>(() => runtime.Client.SignalAsync(Waiting, "da\uD800ta", 1)),
 
             // Raw payloads, as another program would deliver them through the store.
             Assert.Throws<ArgumentException>(() => Payload.FromJson("not json")),
@@ -99,7 +99,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Empty(await _store.ReadSignalsAsync(Waiting));
 
         // The run was not harmed: a good signal still finishes it.
-        await runtime.SignalAsync(Waiting, "data", new { ok = true });
+        await runtime.Client.SignalAsync(Waiting, "data", new { ok = true });
         Assert.Equal("""{"ok":true}""", await handle.GetResultAsync<string>(Timeout()));
     }
 
@@ -131,7 +131,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         });
 
         var first = await StartAsync(Register);
-        await first.StartRunAsync("odd", Odd, new StartRunOptions { RunId = Waiting });
+        await first.Client.StartAsync("odd", Odd, new StartRunOptions { RunId = Waiting });
         await WaitForStatusAsync(Waiting, RunStatus.Suspended);
         await first.DisposeAsync();
         await _store.DisposeAsync();
@@ -139,8 +139,8 @@ public sealed class HostileInputTests : IAsyncLifetime
         // A new process: the journal is read back from the file and replayed.
         _store = await SqliteJournalStore.OpenAsync(_folder.File("journal.db"));
         await using var second = await StartAsync(Register);
-        await second.SignalAsync(Waiting, "more", Odd);
-        var result = await second.GetResultAsync<string>(Waiting, Timeout());
+        await second.Client.SignalAsync(Waiting, "more", Odd);
+        var result = await second.Client.GetResultAsync<string>(Waiting, Timeout());
 
         // The error message's lone surrogate became U+FFFD, the same live and on replay; everything else is exact.
         Assert.Equal(string.Join("|", Odd + "|" + Odd, "bad\0news \uFFFD here", Odd), result);
@@ -166,16 +166,16 @@ public sealed class HostileInputTests : IAsyncLifetime
         foreach (var workflow in new[] { "result", "name" })
         {
             var runId = new RunId("lone-" + workflow);
-            await runtime.StartRunAsync(workflow, 0, new StartRunOptions { RunId = runId });
+            await runtime.Client.StartAsync(workflow, 0, new StartRunOptions { RunId = runId });
 
-            var failed = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<string>(runId, Timeout()));
+            var failed = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(runId, Timeout()));
 
             Assert.Contains("lone surrogate", failed.Message, StringComparison.Ordinal);
             Assert.Equal(RunStatus.Failed, (await _store.GetRunAsync(runId))!.Status);
         }
 
         Assert.Equal(1, bodies);
-        await Assert.ThrowsAsync<ArgumentException>(() => runtime.StartRunAsync("work\uD800flow", 0));
+        await Assert.ThrowsAsync<ArgumentException>(() => runtime.Client.StartAsync("work\uD800flow", 0));
     }
 
     public async Task DisposeAsync()

@@ -208,7 +208,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
 
             // A few commits into the run a sync fails: that commit is in doubt, and from then on the store refuses every write.
             _fault.Arm(SqliteFaultPoint.Sync, "sqlite", afterBatches: 5);
-            await runtime.StartRunAsync("effects", Steps, new StartRunOptions { RunId = runId });
+            await runtime.Client.StartAsync("effects", Steps, new StartRunOptions { RunId = runId });
             var failure = await store.FirstFailure.WaitAsync(TimeSpan.FromSeconds(20));
             Assert.IsType<JournalStoreFailedException>(failure);
 
@@ -228,7 +228,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
             await using var runtime = new DurableRuntime(reopened, options);
             Register(runtime);
             await runtime.StartAsync();
-            Assert.Equal(Enumerable.Range(1, Steps).Sum(), await runtime.GetResultAsync<int>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token));
+            Assert.Equal(Enumerable.Range(1, Steps).Sum(), await runtime.Client.GetResultAsync<int>(runId, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token));
             var journal = await reopened.ReadAsync(runId);
             Assert.Equal(Enumerable.Range(1, Steps), journal.OfType<StepCompleted>().Select(c => c.Step));
         }

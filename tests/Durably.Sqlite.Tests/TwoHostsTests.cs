@@ -22,10 +22,10 @@ public sealed class TwoHostsTests(ITestOutputHelper output) : IDisposable
         await using (var store = await SqliteJournalStore.OpenAsync(path))
         {
             // A client (it executes nothing) starts the runs; the hosts find them pending.
-            await using var client = new DurableRuntime(store, new DurableRuntimeOptions { ExecuteRuns = false });
+            var client = new DurableClient(store);
             for (var i = 0; i < Runs; i++)
             {
-                await client.StartRunAsync(SharedWorker.Workflow, i, new StartRunOptions { RunId = runIds[i] });
+                await client.StartAsync(SharedWorker.Workflow, i, new StartRunOptions { RunId = runIds[i] });
             }
         }
 
@@ -34,7 +34,7 @@ public sealed class TwoHostsTests(ITestOutputHelper output) : IDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            await Task.WhenAll(WaitForLineAsync(hostA, "started", timeout.Token), WaitForLineAsync(hostB, "started", timeout.Token));
+            await Task.WhenAll(hostA.WaitForLineAsync("started", timeout.Token), hostB.WaitForLineAsync("started", timeout.Token));
 
             // Both hosts have claimed runs and wait at their first step: let them go, and let them share out the rest.
             await File.WriteAllTextAsync(ledger + ".go", string.Empty);
@@ -78,17 +78,4 @@ public sealed class TwoHostsTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
-
-    private static async Task WaitForLineAsync(System.Diagnostics.Process process, string prefix, CancellationToken cancellationToken)
-    {
-        while (await process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
-        {
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                return;
-            }
-        }
-
-        Assert.Fail($"The host exited before printing '{prefix}': {await process.StandardError.ReadToEndAsync(cancellationToken)}");
-    }
 }

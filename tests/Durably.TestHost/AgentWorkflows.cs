@@ -73,7 +73,7 @@ public static class AgentWorkflows
         });
         Register(runtime);
         await runtime.StartAsync();
-        var handle = await runtime.StartRunAsync(workflow, "write-ahead logging", new StartRunOptions { RunId = new RunId(runId) });
+        var handle = await runtime.Client.StartAsync(workflow, "write-ahead logging", new StartRunOptions { RunId = new RunId(runId) });
         Console.WriteLine($"started {handle.RunId}");
         try
         {

@@ -18,12 +18,14 @@ return args switch
     ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
     ["pg-worker", var connection, var schema, var worker, var leaseMs] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture)),
     ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
+    ["default-host", var path, var runId, var gate] => await DefaultHost.RunAsync(path, runId, gate),
+    ["claim", var path, var runId, var owner] => await ClaimAsync(path, runId, owner),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS | shared-worker PATH WORKER LEDGER");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER");
     return 2;
 }
 
@@ -72,5 +74,16 @@ async Task<int> ReadAsync(string path, string runId)
     }
 
     output.Flush();
+    return 0;
+}
+
+// Claims the run for OWNER with a 30-second lease, prints 'claimed EPOCH', and holds it until killed.
+static async Task<int> ClaimAsync(string path, string runId, string owner)
+{
+    await using var store = await SqliteJournalStore.OpenAsync(new SqliteJournalStoreOptions { Path = path, CreateIfMissing = false });
+    var lease = await store.TryClaimRunAsync(new RunId(runId), owner, TimeSpan.FromSeconds(30));
+    Console.WriteLine(lease is null ? "not-claimed" : "claimed " + lease.Epoch.ToString(CultureInfo.InvariantCulture));
+    Console.Out.Flush();
+    await Task.Delay(Timeout.Infinite);
     return 0;
 }

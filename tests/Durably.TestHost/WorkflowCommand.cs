@@ -51,7 +51,7 @@ internal static class WorkflowCommand
         });
 
         await runtime.StartAsync();
-        var handle = await runtime.StartRunAsync("twelve-steps", "durable agents", new StartRunOptions { RunId = new RunId(runId) });
+        var handle = await runtime.Client.StartAsync("twelve-steps", "durable agents", new StartRunOptions { RunId = new RunId(runId) });
         var result = await handle.GetResultAsync<string>();
         Console.WriteLine("result " + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(result))));
         return 0;

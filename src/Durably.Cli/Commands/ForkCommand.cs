@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Durably.Inspection;
+using Durably.Storage;
 
 namespace Durably.Cli.Commands;
 
@@ -29,20 +29,23 @@ internal static class ForkCommand
 
             RunId? target = context.Get(newId) is { } id ? Inputs.RunId(id, "new run id") : null;
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var timeline = await RunTimeline.LoadAsync(store, source, cancellationToken);
+            var client = new DurableClient(store);
+            var timeline = await client.GetTimelineAsync(source, cancellationToken);
             var last = timeline.Steps.Count == 0 ? 0 : timeline.Steps.Max(s => s.Step);
             if (step > last)
             {
                 throw new CliException(ExitCodes.BadInput, $"Run {source} has {last} step(s); --at-step {step} is past its end. Give a step number from 0 to {last}.");
             }
 
-            if (target is { } wanted && await store.GetRunAsync(wanted, cancellationToken) is not null)
+            RunHandle fork;
+            try
             {
-                throw new CliException(ExitCodes.Conflict, $"A run with id '{wanted}' exists already. Choose another --new-id, or leave it out for a random one.");
+                fork = await client.ForkAsync(new ForkRequest(source, step) { NewRunId = target, ReuseModelOutputs = context.Get(reuse), DryRun = context.Get(dryRun) }, cancellationToken);
             }
-
-            await using var client = RunOperations.Client(store);
-            var fork = await client.ForkAsync(source, step, new ForkOptions { NewRunId = target, ReuseModelOutputs = context.Get(reuse), DryRun = context.Get(dryRun) }, cancellationToken);
+            catch (JournalConcurrencyException) when (target is not null)
+            {
+                throw new CliException(ExitCodes.Conflict, $"A run with id '{target}' exists already. Choose another --new-id, or leave it out for a random one.");
+            }
             if (context.Json)
             {
                 context.WriteJson(new { runId = fork.RunId, source, atStep = step, workflow = timeline.Workflow, reuseModelOutputs = context.Get(reuse), dryRun = context.Get(dryRun) });

@@ -63,17 +63,18 @@ internal static class JournalCommands
         {
             var runId = Inputs.RunId(context.Get(run));
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var entries = await store.ReadAsync(runId, 0, cancellationToken);
+            var client = new DurableClient(store);
+            using var buffer = new MemoryStream();
+            await client.ExportJournalAsync(runId, buffer, cancellationToken);
             if (context.Get(output) is { } file)
             {
                 await using var stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write);
-                await JournalExport.WriteAsync(stream, runId, entries, cancellationToken);
-                context.Note($"Wrote {entries.Count} entries of run {runId} to {file.FullName}.");
+                buffer.Position = 0;
+                await buffer.CopyToAsync(stream, cancellationToken);
+                context.Note($"Wrote {Lines(buffer)} entries of run {runId} to {file.FullName}.");
             }
             else
             {
-                using var buffer = new MemoryStream();
-                await JournalExport.WriteAsync(buffer, runId, entries, cancellationToken);
                 await context.Out.WriteAsync(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
                 await context.Out.FlushAsync(cancellationToken);
             }
@@ -82,4 +83,6 @@ internal static class JournalCommands
         });
         return command;
     }
+
+    private static int Lines(MemoryStream buffer) => buffer.GetBuffer().AsSpan(0, (int)buffer.Length).Count((byte)'\n');
 }

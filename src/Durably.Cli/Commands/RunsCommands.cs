@@ -32,11 +32,12 @@ internal static class RunsCommands
             }
 
             await using var store = await context.OpenStoreAsync(cancellationToken);
+            var client = new DurableClient(store);
             var found = new List<RunRecord>();
             string? token = null;
             do
             {
-                var page = await store.ListRunsAsync(new RunQuery { Statuses = statuses, Workflow = context.Get(workflow), ContinuationToken = token, PageSize = Math.Min(max - found.Count, StoreLimits.MaxPageSize) }, cancellationToken);
+                var page = await client.ListRunsAsync(new RunQuery { Statuses = statuses, Workflow = context.Get(workflow), ContinuationToken = token, PageSize = Math.Min(max - found.Count, StoreLimits.MaxPageSize) }, cancellationToken);
                 found.AddRange(page.Runs);
                 token = page.ContinuationToken;
             }
@@ -71,7 +72,8 @@ internal static class RunsCommands
         {
             var runId = Inputs.RunId(context.Get(run));
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var timeline = await RunTimeline.LoadAsync(store, runId, cancellationToken);
+            var client = new DurableClient(store);
+            var timeline = await client.GetTimelineAsync(runId, cancellationToken);
             if (context.Json)
             {
                 context.WriteJson(timeline);
@@ -103,12 +105,13 @@ internal static class RunsCommands
             var age = Inputs.Duration(context.Get(olderThan)!);
             var before = DateTimeOffset.UtcNow - age;
             await using var store = await context.OpenStoreAsync(cancellationToken);
+            var client = new DurableClient(store);
             var request = new PurgeRequest { Statuses = statuses, FinishedBefore = before, DryRun = context.Get(dryRun) };
-            var result = await store.PurgeRunsAsync(request, cancellationToken);
+            var result = await client.PurgeAsync(request, cancellationToken);
             while (!request.DryRun && result.Runs.Count > 0 && result.Runs.Count % request.MaxRuns == 0)
             {
                 // The store deletes at most MaxRuns per call: go on until a call deletes fewer.
-                var next = await store.PurgeRunsAsync(request, cancellationToken);
+                var next = await client.PurgeAsync(request, cancellationToken);
                 result = new PurgeResult([.. result.Runs, .. next.Runs], result.Entries + next.Entries, DryRun: false);
                 if (next.Runs.Count < request.MaxRuns)
                 {

@@ -3,7 +3,7 @@ using Durably.Storage;
 
 namespace Durably.Cli.Commands;
 
-// durably signal | approve | reject | resolve: each returns once what it delivered is durable in the store.
+// durably signal | approve | reject | resolve | cancel: each returns once what it delivered is durable in the store.
 internal static class SignalCommands
 {
     public static Command BuildSignal()
@@ -25,7 +25,8 @@ internal static class SignalCommands
             };
             var from = Sender(context, sender);
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var delivered = await RunOperations.SignalAsync(store, runId, signalName, payload, from, cancellationToken);
+            var client = new DurableClient(store);
+            var delivered = await RunOperations.SignalAsync(client, runId, signalName, payload, from, cancellationToken);
             Report(context, runId, delivered, $"Delivered signal '{signalName}' to run {runId}");
             return ExitCodes.Ok;
         });
@@ -46,7 +47,8 @@ internal static class SignalCommands
             var gateName = context.Get(gate)!;
             var approver = Sender(context, sender);
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var (delivered, wasWaiting) = await RunOperations.DecideAsync(store, runId, gateName, approve, approver, context.Get(comment), cancellationToken);
+            var client = new DurableClient(store);
+            var (delivered, wasWaiting) = await RunOperations.DecideAsync(client, runId, gateName, approve, approver, context.Get(comment), cancellationToken);
             Report(context, runId, delivered, $"{(approve ? "Approved" : "Rejected")} gate '{gateName}' of run {runId} as {delivered.Sender}");
             if (!wasWaiting)
             {
@@ -83,8 +85,32 @@ internal static class SignalCommands
                 : context.Get(retry) ? InDoubtResolution.Retry : InDoubtResolution.Abort;
             var resolvedBy = Sender(context, sender);
             await using var store = await context.OpenStoreAsync(cancellationToken);
-            var (delivered, target) = await RunOperations.ResolveAsync(store, runId, stepNumber, resolution, resolvedBy, cancellationToken);
+            var client = new DurableClient(store);
+            var (delivered, target) = await RunOperations.ResolveAsync(client, runId, stepNumber, resolution, resolvedBy, cancellationToken);
             Report(context, runId, delivered, $"Resolved step {stepNumber} '{target.Name}' of run {runId} as {resolution.Action} ({delivered.Sender})");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command BuildCancel()
+    {
+        var run = new Argument<string>("RUN") { Description = "The run id." };
+        var reason = new Option<string?>("--reason") { Description = "Why; recorded in the run's journal. Default: cancelled.", HelpName = "TEXT" };
+        var command = new Command("cancel", "Cancel a run: it stops at its next durable call, runs its compensations and ends cancelled (or compensated). Returns once the cancellation is durable; a host that has the run carries it out.") { run, reason };
+        DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
+        {
+            var runId = Inputs.RunId(context.Get(run));
+            var why = context.Get(reason) ?? "cancelled";
+            if (string.IsNullOrWhiteSpace(why))
+            {
+                throw new CliException(ExitCodes.BadInput, "--reason is empty. Give a reason, or leave the option out.");
+            }
+
+            await using var store = await context.OpenStoreAsync(cancellationToken);
+            var client = new DurableClient(store);
+            var delivered = await client.CancelAsync(new CancelRequest(runId) { Reason = why }, cancellationToken);
+            Report(context, runId, delivered, $"Cancelled run {runId} ({why})");
             return ExitCodes.Ok;
         });
         return command;

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Durably.Inspection;
@@ -12,15 +10,32 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 
 namespace Durably.Cli.Dashboard;
 
 // The dashboard: a small page (embedded HTML/JS/CSS) and a JSON API over Durably's public APIs. It executes no run.
 internal static class DashboardServer
 {
-    public static WebApplication Create(IJournalStore store, string storeLabel, TokenFile tokens, string urls, TimeSpan pollInterval)
+    // The largest request body: approval comments, resolutions and signal payloads are small; a bigger payload goes
+    // through `durably signal RUN NAME -`, up to the store's entry limit.
+    public const int MaxRequestBodyBytes = 64 * 1024;
+
+    // Slow or idle clients cannot hold a connection for long: headers must arrive within RequestHeadersTimeout, a body
+    // at 240 bytes per second after a 5-second grace period, and an idle connection closes after KeepAliveTimeout.
+    public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(15);
+
+    public static WebApplication Create(DurableClient client, string storeLabel, TokenFile tokens, string urls, TimeSpan pollInterval, int maxLiveClients)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            kestrel.Limits.KeepAliveTimeout = KeepAliveTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().AddFilter((_, level) => level >= LogLevel.Warning);
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -54,26 +69,24 @@ internal static class DashboardServer
             var statuses = request.Query["status"].Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => Inputs.Status(s!)).ToHashSet();
             var workflow = request.Query["workflow"].ToString();
             var limit = int.TryParse(request.Query["limit"], out var l) ? Math.Clamp(l, 1, StoreLimits.MaxPageSize) : 200;
-            var page = await store.ListRunsAsync(new RunQuery { Statuses = statuses.Count > 0 ? statuses : null, Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, PageSize = limit }, cancellationToken);
+            var page = await client.ListRunsAsync(new RunQuery { Statuses = statuses.Count > 0 ? statuses : null, Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, PageSize = limit }, cancellationToken);
             return Results.Json(new { runs = page.Runs, more = page.ContinuationToken is not null }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}", (string runId, CancellationToken cancellationToken) => Handle(async () =>
-            Results.Json(await RunTimeline.LoadAsync(store, Inputs.RunId(runId), cancellationToken), CliJson.Compact))).Requires(DashboardAuth.ReadAction);
+            Results.Json(await client.GetTimelineAsync(Inputs.RunId(runId), cancellationToken), CliJson.Compact))).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}/journal", (string runId, CancellationToken cancellationToken) => Handle(async () =>
         {
-            var id = Inputs.RunId(runId);
-            var entries = await store.ReadAsync(id, 0, cancellationToken);
             using var buffer = new MemoryStream();
-            await JournalExport.WriteAsync(buffer, id, entries, cancellationToken);
+            await client.ExportJournalAsync(Inputs.RunId(runId), buffer, cancellationToken);
             return Results.Bytes(buffer.ToArray(), "application/x-ndjson; charset=utf-8", $"{runId}.jsonl");
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/approvals", (HttpRequest request, CancellationToken cancellationToken) => Handle(async () =>
         {
             var workflow = request.Query["workflow"].ToString();
-            var pending = await PendingApproval.ListAsync(store, string.IsNullOrWhiteSpace(workflow) ? null : workflow, 200, cancellationToken);
+            var pending = await client.ListPendingApprovalsAsync(new PendingApprovalQuery { Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, MaxCount = 200 }, cancellationToken);
             return Results.Json(new { approvals = pending }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
@@ -83,7 +96,7 @@ internal static class DashboardServer
             {
                 var body = await ReadJsonAsync(http.Request, "decision", cancellationToken);
                 var comment = body is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("comment", out var c) && c.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(c.GetString()) ? c.GetString() : null;
-                var (delivered, _) = await RunOperations.DecideAsync(store, Inputs.RunId(runId), gate, approve, User(http), comment, cancellationToken);
+                var (delivered, _) = await RunOperations.DecideAsync(client, Inputs.RunId(runId), gate, approve, User(http), comment, cancellationToken);
                 return Results.Json(new { runId, gate, approved = approve, delivered.Sender, delivered.SignalId }, CliJson.Compact);
             })).Requires(action);
         }
@@ -92,7 +105,7 @@ internal static class DashboardServer
         {
             var text = await ReadTextAsync(http.Request, cancellationToken);
             var payload = text.Length == 0 ? null : Inputs.Json(text, "signal payload");
-            var delivered = await RunOperations.SignalAsync(store, Inputs.RunId(runId), name, payload, User(http), cancellationToken);
+            var delivered = await RunOperations.SignalAsync(client, Inputs.RunId(runId), name, payload, User(http), cancellationToken);
             return Results.Json(new { runId, name, delivered.Sender, delivered.SignalId }, CliJson.Compact);
         })).Requires("signal");
 
@@ -108,11 +121,12 @@ internal static class DashboardServer
                 "abort" => InDoubtResolution.Abort,
                 _ => throw new CliException(ExitCodes.BadInput, "Send {\"action\":\"done\",\"result\":<JSON>}, {\"action\":\"retry\"} or {\"action\":\"abort\"}."),
             };
-            var (delivered, target) = await RunOperations.ResolveAsync(store, Inputs.RunId(runId), step, resolution, User(http), cancellationToken);
+            var (delivered, target) = await RunOperations.ResolveAsync(client, Inputs.RunId(runId), step, resolution, User(http), cancellationToken);
             return Results.Json(new { runId, step, target.Name, action, delivered.Sender, delivered.SignalId }, CliJson.Compact);
         })).Requires("resolve");
 
-        api.MapGet("/events", (CancellationToken cancellationToken) => TypedResults.ServerSentEvents(WatchAsync(store, pollInterval, cancellationToken))).Requires(DashboardAuth.ReadAction);
+        var live = new LiveUpdates(client, pollInterval, maxLiveClients);
+        api.MapGet("/events", () => live).Requires(DashboardAuth.ReadAction);
         return app;
     }
 
@@ -144,10 +158,16 @@ internal static class DashboardServer
         {
             return await action();
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var message = $"The request body is larger than the dashboard accepts ({MaxRequestBodyBytes / 1024} KiB); nothing was delivered. Send a smaller body, or deliver a large signal payload with 'durably signal RUN NAME -' (it reads standard input).";
+            return Results.Json(new { error = message }, CliJson.Compact, statusCode: ex.StatusCode);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var status = ex switch
             {
+                BadHttpRequestException bad => bad.StatusCode,
                 CliException { ExitCode: ExitCodes.NotFound } or RunNotFoundException => StatusCodes.Status404NotFound,
                 CliException { ExitCode: ExitCodes.Conflict } or RunFinishedException or JournalConcurrencyException => StatusCodes.Status409Conflict,
                 CliException or PayloadTooLargeException or ArgumentException => StatusCodes.Status400BadRequest,
@@ -181,67 +201,6 @@ internal static class DashboardServer
         catch (JsonException ex)
         {
             throw new CliException(ExitCodes.BadInput, $"The {what} body is not valid JSON: {ex.Message}");
-        }
-    }
-
-    // Polls the index for changed runs (the newest 200) and pushes them; the page then reloads what it shows.
-    private static async IAsyncEnumerable<SseItem<string>> WatchAsync(IJournalStore store, TimeSpan pollInterval, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        yield return new SseItem<string>("{}", "hello");
-        Dictionary<RunId, (RunStatus, DateTimeOffset, long)>? previous = null;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var page = await TryListAsync(store, cancellationToken);
-            if (page is not null)
-            {
-                var current = page.Runs.ToDictionary(r => r.RunId, r => (r.Status, r.UpdatedAt, r.NextSequence));
-                if (previous is not null)
-                {
-                    var changed = page.Runs.Where(r => !previous.TryGetValue(r.RunId, out var before) || before != current[r.RunId]).ToList();
-                    var removed = previous.Keys.Where(id => !current.ContainsKey(id)).ToList();
-                    if (changed.Count > 0 || removed.Count > 0)
-                    {
-                        yield return new SseItem<string>(JsonSerializer.Serialize(new { runs = changed, removed }, CliJson.Compact), "runs");
-                    }
-                }
-
-                previous = current;
-            }
-
-            if (!await DelayAsync(pollInterval, cancellationToken))
-            {
-                yield break;
-            }
-        }
-    }
-
-    private static async Task<RunPage?> TryListAsync(IJournalStore store, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await store.ListRunsAsync(new RunQuery { PageSize = 200 }, cancellationToken);
-        }
-        catch (JournalStoreException)
-        {
-            // Locked for a moment, or the file is being replaced: the next poll tries again.
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(delay, cancellationToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 

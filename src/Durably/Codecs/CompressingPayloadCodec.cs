@@ -82,7 +82,7 @@ public sealed class CompressingPayloadCodec : IPayloadCodec
         }
 
         var layer = Compression == PayloadCompression.GZip ? GZipEncoding : BrotliEncoding;
-        return Payload.Trusted(PayloadLayers.Wrap(layer, inner.Encoding), output.ToArray());
+        return Payload.FromStored(PayloadLayers.Wrap(layer, inner.Encoding), output.ToArray());
     }
 
     /// <inheritdoc/>
@@ -96,7 +96,7 @@ public sealed class CompressingPayloadCodec : IPayloadCodec
             return Inner.Decode<T>(payload);
         }
 
-        return Inner.Decode<T>(Payload.Trusted(innerEncoding, Decompress(layer, payload)));
+        return Inner.Decode<T>(Payload.FromStored(innerEncoding, Decompress(layer, payload)));
     }
 
     private Stream Compress(Stream output) => Compression == PayloadCompression.GZip

@@ -62,7 +62,7 @@ public sealed class EncryptingPayloadCodec : IPayloadCodec
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(Keys.GetKey(keyId), TagSize);
         aes.Encrypt(nonce, plaintext, data.AsSpan(NonceSize, plaintext.Length), data.AsSpan(NonceSize + plaintext.Length), Encoding.UTF8.GetBytes(encoding));
-        return Payload.Trusted(encoding, data);
+        return Payload.FromStored(encoding, data);
     }
 
     /// <inheritdoc/>
@@ -96,6 +96,6 @@ public sealed class EncryptingPayloadCodec : IPayloadCodec
             throw new JournalCorruptedException($"An encrypted payload (key '{keyId}') failed authentication: it was altered or damaged, or key '{keyId}' on the ring is not the key it was written with.", ex);
         }
 
-        return Inner.Decode<T>(Payload.Trusted(innerEncoding, plaintext));
+        return Inner.Decode<T>(Payload.FromStored(innerEncoding, plaintext));
     }
 }

@@ -57,7 +57,7 @@ public sealed class JsonPayloadCodec : IPayloadCodec
             _ = JsonSerializer.SerializeToUtf8Bytes(value, StrictOptions);
         }
 
-        return Payload.Trusted(Payload.JsonEncoding, bytes);
+        return Payload.FromStored(Payload.JsonEncoding, bytes);
     }
 
     /// <inheritdoc/>

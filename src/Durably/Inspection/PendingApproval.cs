@@ -3,7 +3,7 @@ using Durably.Storage;
 namespace Durably.Inspection;
 
 /// <summary>Is an approval gate that a suspended run waits at (<see cref="RunContext.WaitForApprovalAsync"/>).</summary>
-/// <remarks>Deliver the decision with <see cref="DurableRuntime.ApproveAsync"/>, <c>durably approve</c> or the dashboard.</remarks>
+/// <remarks>Deliver the decision with <see cref="DurableClient.ApproveAsync(ApprovalRequest, CancellationToken)"/>, <c>durably approve</c> or the dashboard.</remarks>
 public sealed record PendingApproval
 {
     /// <summary>Gets the waiting run.</summary>

@@ -78,7 +78,7 @@ public sealed record RunTimeline
         var started = history.Started;
         var resumptions = history.Resumptions.Select(r => r.Sequence).ToList();
         var suspended = run?.Status == RunStatus.Suspended;
-        var built = history.Steps.Select(s => StepOf(s, resumptions, suspended)).ToList();
+        var built = history.Steps.Select(s => TimelineOf(s, resumptions, suspended)).ToList();
         long spentIn = 0, spentOut = 0, savedIn = 0, savedOut = 0;
         foreach (var step in built.Where(s => s.Usage is not null))
         {
@@ -115,7 +115,7 @@ public sealed record RunTimeline
         };
     }
 
-    private static StepTimeline StepOf(StepHistory step, List<long> resumptions, bool suspended)
+    private static StepTimeline TimelineOf(StepHistory step, List<long> resumptions, bool suspended)
     {
         var kind = step.Kind ?? (step.Signal is not null ? StepKind.Signal : StepKind.Compute);
         var state = step.LastOutcome switch
@@ -161,7 +161,7 @@ public sealed record RunTimeline
         };
     }
 
-    // Approval payloads are written by DurableRuntime.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
+    // Approval payloads are written by DurableClient.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
     private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
     {
         if (payload is not { IsJson: true })

@@ -107,7 +107,24 @@ public sealed class Payload : IEquatable<Payload>
     /// <summary>Returns the JSON text, or the encoding and size for codec-encoded payloads.</summary>
     public override string ToString() => IsJson ? ToJsonString() : $"[{Encoding}, {_data.Length} bytes]";
 
-    internal static Payload Trusted(string encoding, byte[] data) => new(encoding, data, trusted: true);
+    /// <summary>Creates a payload over bytes a store reads back from its own storage, without copying or validating them.</summary>
+    /// <remarks>
+    /// <para>For stores: the bytes were checked when the payload was made (JSON is validated on the way in), so a
+    /// store returning what it stored need not check them again. The payload keeps <paramref name="data"/>: the caller
+    /// must not change the array afterwards. Anything else should use the constructor, which copies and validates.</para>
+    /// <para>A store that cannot rule out damaged bytes should detect it itself (a checksum) and throw
+    /// <see cref="Storage.JournalCorruptedException"/> rather than hand them on.</para>
+    /// </remarks>
+    /// <param name="encoding">The encoding name the payload was stored with.</param>
+    /// <param name="data">The stored bytes; kept, not copied.</param>
+    /// <exception cref="ArgumentException"><paramref name="encoding"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
+    public static Payload FromStored(string encoding, byte[] data)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(encoding);
+        ArgumentNullException.ThrowIfNull(data);
+        return new(encoding, data, trusted: true);
+    }
 
     internal byte[] UnsafeBytes => _data;
 
@@ -166,7 +183,7 @@ internal sealed class PayloadJsonConverter : JsonConverter<Payload>
 
         var element = JsonElement.ParseValue(ref reader);
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
-        return Payload.Trusted(Payload.JsonEncoding, raw.ToArray());
+        return Payload.FromStored(Payload.JsonEncoding, raw.ToArray());
     }
 
     public override void Write(Utf8JsonWriter writer, Payload value, JsonSerializerOptions options)
@@ -225,6 +242,6 @@ internal sealed class PayloadJsonConverter : JsonConverter<Payload>
             throw new JsonException("A wrapped payload needs both '$durably' (its encoding) and 'b64' or 'raw' (its data).");
         }
 
-        return Payload.Trusted(encoding, data);
+        return Payload.FromStored(encoding, data);
     }
 }

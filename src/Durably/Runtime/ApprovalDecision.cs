@@ -13,7 +13,7 @@ internal sealed record ApprovalPayload(
     [property: JsonPropertyName("approved")] bool Approved,
     [property: JsonPropertyName("comment")] string? Comment);
 
-/// <summary>Is how a person resolves an effect step left in doubt under <see cref="Journal.InDoubtPolicy.AskHuman"/>.</summary>
+/// <summary>Is how a person resolves an effect step left in doubt under <see cref="InDoubtPolicy.AskHuman"/>.</summary>
 public sealed record InDoubtResolution
 {
     private InDoubtResolution(string action, Journal.Payload? result)

@@ -124,9 +124,9 @@ public sealed partial class DurableRuntime
     }
 
     // Executes a run now if this runtime is started and has a free slot; otherwise the loop claims it later.
-    private async Task TryActivateAsync(RunId runId)
+    internal async Task TryActivateAsync(RunId runId)
     {
-        if (!Options.ExecuteRuns || _loop is null || _shutdown.IsCancellationRequested)
+        if (_loop is null || _shutdown.IsCancellationRequested)
         {
             return;
         }

@@ -7,18 +7,19 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Durably;
 
-/// <summary>Starts runs, executes and replays them, suspends and resumes them, and recovers unfinished runs at start-up.</summary>
+/// <summary>Is the worker: registers workflows, executes and replays runs, suspends and resumes them, and recovers unfinished runs at start-up.</summary>
 /// <remarks>
 /// <para>Register workflows, then call <see cref="StartAsync"/>: the runtime claims every unfinished run in the store
 /// (leases under <see cref="DurableRuntimeOptions.WorkerId"/>) and resumes it; runs waiting for a signal or a timer stay
 /// unloaded until due. While started, it polls the store for runs made runnable by other processes and wakes at the
 /// next known timer.</para>
-/// <para>A runtime with <see cref="DurableRuntimeOptions.ExecuteRuns"/> off is a client: it starts, signals and reads
-/// runs that workers execute. Thread-safe.</para>
+/// <para>Runs are started, signalled and read through a <see cref="DurableClient"/>: this runtime's own (<see cref="Client"/>),
+/// or one made over the same store in any process (a web app, the CLI). Thread-safe.</para>
 /// </remarks>
 public sealed partial class DurableRuntime : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, WorkflowDefinition> _workflows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Type, string> _workflowClasses = new();
     private readonly ConcurrentDictionary<RunId, RunExecution?> _active = new();
     private readonly ConcurrentDictionary<RunId, TaskCompletionSource> _finishWaiters = new();
     private readonly ILogger _logger;
@@ -47,6 +48,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         WorkflowLogger = loggerFactory.CreateLogger("Durably.Workflow");
         StepLogger = loggerFactory.CreateLogger("Durably.Step");
         _slots = new SemaphoreSlim(Options.MaxConcurrentRuns, Options.MaxConcurrentRuns);
+        Client = new DurableClient(store, new DurableClientOptions { Codec = Options.Codec, TimeProvider = Options.TimeProvider, PollInterval = Options.PollInterval }, this);
     }
 
     /// <summary>Gets the journal store.</summary>
@@ -54,6 +56,12 @@ public sealed partial class DurableRuntime : IAsyncDisposable
 
     /// <summary>Gets the options.</summary>
     public DurableRuntimeOptions Options { get; }
+
+    /// <summary>Gets the client of this runtime: start, signal, approve, resolve, cancel and fork runs with it, and await their results.</summary>
+    /// <remarks>Unlike a <see cref="DurableClient"/> made over the same store, it knows the registered workflows (a start by name is checked,
+    /// and records the workflow's version and patches) and wakes this runtime at once: a run it starts or signals executes now,
+    /// a cancelled run in flight stops at its next durable call, and a result is returned as soon as the run finishes here.</remarks>
+    public DurableClient Client { get; }
 
     /// <summary>Gets the names of the registered workflows.</summary>
     public IReadOnlyCollection<string> Workflows => [.. _workflows.Keys];
@@ -93,17 +101,15 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(factory);
         var prototype = factory();
         Register<TInput, TResult>(prototype.Name, (context, input) => factory().RunAsync(context, input), prototype.Options);
+        _workflowClasses.TryAdd(prototype.GetType(), prototype.Name);
     }
 
     /// <summary>Recovers unfinished runs and starts executing runs as they become runnable.</summary>
-    /// <remarks>Returns after the first claim of unfinished runs; they then execute in the background.</remarks>
+    /// <remarks>Returns after the first claim of unfinished runs; they then execute in the background. That claim takes runs that
+    /// are not leased, runs leased under this runtime's <see cref="DurableRuntimeOptions.WorkerId"/>, and runs whose leases have
+    /// expired or (on a store that can tell, such as SQLite) are held by a worker whose process has died.</remarks>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (!Options.ExecuteRuns)
-        {
-            throw new InvalidOperationException("This runtime is a client (ExecuteRuns is off); it does not execute runs.");
-        }
-
         if (_loop is not null)
         {
             throw new InvalidOperationException("The runtime is started already.");
@@ -149,158 +155,26 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         _shutdown.Dispose();
     }
 
-    /// <summary>Starts a run of <paramref name="workflow"/>, or returns the existing run when <see cref="StartRunOptions.RunId"/> names one.</summary>
-    /// <exception cref="WorkflowNotFoundException">This runtime executes runs and has no workflow of that name.</exception>
-    /// <exception cref="InvalidOperationException">The run id exists for another workflow.</exception>
-    public async Task<RunHandle> StartRunAsync<TInput>(string workflow, TInput input, StartRunOptions? options = null, CancellationToken cancellationToken = default)
+    internal WorkflowDefinition? FindWorkflow(string name) => _workflows.GetValueOrDefault(name);
+
+    internal WorkflowDefinition? FindWorkflow(Type workflowClass)
+        => _workflowClasses.TryGetValue(workflowClass, out var name) ? FindWorkflow(name) : null;
+
+    // Completes when this runtime finishes executing the run (its client's GetResultAsync waits on it instead of polling).
+    internal Task WhenFinished(RunId runId) => _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    internal bool IsExecuting(RunId runId) => _active.ContainsKey(runId);
+
+    // Tells a run this runtime executes now that it is cancelled; false when it does not execute it.
+    internal bool TryCancelExecuting(RunId runId)
     {
-        JournalText.CheckName(workflow);
-        _workflows.TryGetValue(workflow, out var definition);
-        if (definition is null && Options.ExecuteRuns)
-        {
-            throw new WorkflowNotFoundException(workflow);
-        }
-
-        var runId = options?.RunId ?? RunId.New();
-        var started = new RunStarted
-        {
-            Workflow = workflow,
-            WorkflowVersion = definition?.Options.Version ?? 1,
-            Input = input is null ? null : Options.Codec.Encode(input),
-            Patches = definition is { Options.Patches.Count: > 0 } ? [.. definition.Options.Patches] : null,
-            Timestamp = Options.TimeProvider.GetUtcNow(),
-        };
-        try
-        {
-            await Store.AppendAsync(new RunAppend(runId, 0, [started]) { Status = RunStatus.Pending }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (JournalConcurrencyException)
-        {
-            var existing = await Store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
-            if (existing[0] is RunStarted other && other.Workflow != workflow)
-            {
-                throw new InvalidOperationException($"Run '{runId}' exists already as a run of workflow '{other.Workflow}', not '{workflow}'.");
-            }
-
-            return new RunHandle(this, runId, isNew: false);
-        }
-
-        await TryActivateAsync(runId).ConfigureAwait(false);
-        return new RunHandle(this, runId, isNew: true);
-    }
-
-    /// <summary>Forks a run: a new run whose journal holds the source's steps 1 to <paramref name="atStep"/>, so it re-executes from step <paramref name="atStep"/> + 1.</summary>
-    /// <remarks>For "what if" runs with another model or prompt. With <see cref="ForkOptions.ReuseModelOutputs"/> recorded model outputs beyond the fork point are
-    /// cache hits; with <see cref="ForkOptions.DryRun"/> effect steps return recorded results or fail loudly, never calling tools.</remarks>
-    /// <exception cref="RunNotFoundException">The source run does not exist.</exception>
-    /// <exception cref="JournalConcurrencyException">The new run id exists already.</exception>
-    public async Task<RunHandle> ForkAsync(RunId source, int atStep, ForkOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(atStep);
-        options ??= new ForkOptions();
-        var entries = await Store.ReadAsync(source, 0, cancellationToken).ConfigureAwait(false);
-        var started = (RunStarted)entries[0];
-        var runId = options.NewRunId ?? RunId.New();
-        var copied = new List<JournalEntry>
-        {
-            started with
-            {
-                Sequence = 0,
-                Timestamp = Options.TimeProvider.GetUtcNow(),
-                Fork = new ForkInfo(source, atStep) { ReuseModelOutputs = options.ReuseModelOutputs, DryRun = options.DryRun },
-            },
-        };
-        foreach (var entry in entries.Skip(1))
-        {
-            if (StepOf(entry) is { } step && step <= atStep)
-            {
-                copied.Add(entry with { Sequence = copied.Count });
-            }
-        }
-
-        await Store.AppendAsync(new RunAppend(runId, 0, copied) { Status = RunStatus.Pending }, cancellationToken).ConfigureAwait(false);
-        await TryActivateAsync(runId).ConfigureAwait(false);
-        return new RunHandle(this, runId, isNew: true);
-    }
-
-    internal static int? StepOf(JournalEntry entry) => RunHistory.StepOf(entry);
-
-    /// <summary>Returns a handle to an existing run.</summary>
-    public RunHandle GetRun(RunId runId) => new(this, runId, isNew: false);
-
-    /// <summary>Waits until the run finishes and returns its result.</summary>
-    /// <exception cref="RunFailedException">The run failed, was cancelled or was compensated.</exception>
-    /// <exception cref="RunNotFoundException">The run does not exist.</exception>
-    /// <remarks>A run executed by this runtime wakes the caller as soon as it finishes; a run executed elsewhere is polled, starting at
-    /// <see cref="DurableRuntimeOptions.PollInterval"/> and backing off to 30 times that.</remarks>
-    public async Task<TResult> GetResultAsync<TResult>(RunId runId, CancellationToken cancellationToken = default)
-    {
-        var interval = Options.PollInterval;
-        while (true)
-        {
-            var waiter = _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            var run = await Store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw new RunNotFoundException(runId);
-            if (run.Status.IsFinished())
-            {
-                return await ReadResultAsync<TResult>(run, cancellationToken).ConfigureAwait(false);
-            }
-
-            // While this runtime executes or will execute the run, its finish wakes the waiter: no need to read the store.
-            do
-            {
-                using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(interval, Options.TimeProvider, poll.Token);
-                interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, Options.PollInterval.Ticks * 30));
-                await Task.WhenAny(waiter.Task, delay).ConfigureAwait(false);
-                await poll.CancelAsync().ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            while (!waiter.Task.IsCompleted && _active.ContainsKey(runId));
-        }
-    }
-
-    /// <summary>Delivers a signal to a run durably (it is in the store when this returns) and wakes the run.</summary>
-    /// <exception cref="RunNotFoundException">The run does not exist.</exception>
-    /// <exception cref="RunFinishedException">The run has finished.</exception>
-    public async Task<DeliveredSignal> SignalAsync<T>(RunId runId, string name, T value, string? sender = null, CancellationToken cancellationToken = default)
-    {
-        JournalText.CheckName(name);
-        var payload = value is null ? null : Options.Codec.Encode(value);
-        var delivered = await Store.DeliverSignalAsync(runId, new SignalMessage(name, payload, sender), cancellationToken).ConfigureAwait(false);
-        await TryActivateAsync(runId).ConfigureAwait(false);
-        return delivered;
-    }
-
-    /// <summary>Approves or rejects at a gate a run waits at (<see cref="RunContext.WaitForApprovalAsync"/>); the approver is journaled with the decision.</summary>
-    public Task<DeliveredSignal> ApproveAsync(RunId runId, string gate, bool approved, string approver, string? comment = null, CancellationToken cancellationToken = default)
-    {
-        JournalText.CheckName(gate);
-        ArgumentException.ThrowIfNullOrWhiteSpace(approver);
-        return SignalAsync(runId, SignalNames.Approval(gate), new ApprovalPayload(approved, comment), approver, cancellationToken);
-    }
-
-    /// <summary>Resolves an effect step left in doubt under <see cref="InDoubtPolicy.AskHuman"/>: done with a result, retry, or abort.</summary>
-    public Task<DeliveredSignal> ResolveInDoubtAsync(RunId runId, int step, InDoubtResolution resolution, string resolvedBy, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(resolution);
-        ArgumentException.ThrowIfNullOrWhiteSpace(resolvedBy);
-        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        var result = resolution.Result is { IsJson: true } json ? System.Text.Json.JsonDocument.Parse(json.Data).RootElement.Clone() : (System.Text.Json.JsonElement?)null;
-        return SignalAsync(runId, SignalNames.Resolve(step), new ResolutionPayload(resolution.Action, result), resolvedBy, cancellationToken);
-    }
-
-    /// <summary>Cancels a run: it stops at its next durable call, runs its compensations and ends cancelled (or compensated).</summary>
-    public async Task CancelAsync(RunId runId, string reason = "cancelled", CancellationToken cancellationToken = default)
-    {
-        await Store.DeliverSignalAsync(runId, new SignalMessage(SignalNames.Cancel, Options.Codec.Encode(reason)), cancellationToken).ConfigureAwait(false);
         if (_active.TryGetValue(runId, out var execution) && execution is not null)
         {
             execution.Cancel();
+            return true;
         }
-        else
-        {
-            await TryActivateAsync(runId).ConfigureAwait(false);
-        }
+
+        return false;
     }
 
     internal void Observe(Action<RunObserver> notify)
@@ -373,19 +247,4 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     internal void LogNonDeterminism(RunId runId, Exception exception) => Log.NonDeterminism(_logger, runId, exception);
 
     internal void LogInDoubt(RunId runId, int step, string name, InDoubtPolicy policy) => Log.InDoubt(_logger, runId, step, name, policy);
-
-    private async Task<TResult> ReadResultAsync<TResult>(RunRecord run, CancellationToken cancellationToken)
-    {
-        var entries = await Store.ReadAsync(run.RunId, Math.Max(0, run.NextSequence - 1), cancellationToken).ConfigureAwait(false);
-        switch (entries.LastOrDefault())
-        {
-            case RunCompleted completed:
-                return completed.Result is null ? default! : Options.Codec.Decode<TResult>(completed.Result);
-            case RunFailed failed:
-                throw new RunFailedException(run.RunId, run.Status, failed.Error.Unseal(Options.Codec));
-            default:
-                var detail = run.StatusDetail is null ? null : new ErrorInfo(typeof(DurablyException).FullName!, run.StatusDetail);
-                throw new RunFailedException(run.RunId, run.Status, detail);
-        }
-    }
 }

@@ -7,9 +7,12 @@ public sealed class DurableRuntimeOptions
 {
     /// <summary>Gets this worker's name; leases are held under it.</summary>
     /// <remarks>
-    /// Default <c>{machine}:{process id}</c>, unique among live processes. At start-up the runtime takes back runs
+    /// <para>Default <c>{machine}:{process id}</c>, unique among live processes. At start-up the runtime takes back runs
     /// whose leases are held under its own name without waiting for them to expire (a previous incarnation that
-    /// crashed held them), so give a fixed name only to a host that is the sole process with that name.
+    /// crashed held them), so give a fixed name only to a host that is the sole process with that name.</para>
+    /// <para>A restarted host with the default name does not find its old leases under its new name. On the SQLite store
+    /// it does not need to: the store sees that the old holder's process is gone and lets the new host claim those runs at
+    /// start-up. Stores that cannot tell (PostgreSQL) hand them over when the leases expire, after <see cref="LeaseDuration"/>.</para>
     /// </remarks>
     public string WorkerId { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 
@@ -17,6 +20,8 @@ public sealed class DurableRuntimeOptions
     public int MaxConcurrentRuns { get; init; } = 64;
 
     /// <summary>Gets how long a lease lasts; renewed every third of it while a run executes. Default 30 seconds.</summary>
+    /// <remarks>Also how long a run waits for another worker after its worker dies, where the store cannot see that the worker died
+    /// (the SQLite store can, see <see cref="WorkerId"/>).</remarks>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets how often the store is polled for runs made runnable by other processes. Default 1 second.</summary>
@@ -44,7 +49,4 @@ public sealed class DurableRuntimeOptions
 
     /// <summary>Gets the clock for timers, leases and retries. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-
-    /// <summary>Gets a value indicating whether the runtime executes runs (a worker) or only starts, signals and reads them (a client). Default true.</summary>
-    public bool ExecuteRuns { get; init; } = true;
 }

@@ -136,14 +136,16 @@ public sealed class RunContext
     /// <summary>Waits durably for a signal: the run is unloaded until the signal is delivered (by any process) or the timeout passes.</summary>
     /// <returns>The signal's payload, decoded.</returns>
     /// <exception cref="TimeoutException">The timeout passed first (journaled, so replay times out at the same point).</exception>
+    /// <exception cref="ArgumentException">The name is empty, or reserved: names starting with <c>$</c> or <c>approval:</c> are the runtime's own
+    /// signals; wait for an approval with <see cref="WaitForApprovalAsync"/>.</exception>
     public Task<T> WaitForSignalAsync<T>(string name, TimeSpan? timeout = null)
     {
-        JournalText.CheckName(name);
+        SignalNames.CheckUserName(name, nameof(name));
         return ThrowIfInStepBody(nameof(WaitForSignalAsync))._execution.Waits.WaitForSignalAsync<T>(name, timeout);
     }
 
     /// <summary>Waits durably for a person to approve or reject at a gate; the decision, the approver and the comment are journaled.</summary>
-    /// <remarks>Deliver the decision with <see cref="DurableRuntime.ApproveAsync"/> or <c>durably approve RUN GATE</c>.</remarks>
+    /// <remarks>Deliver the decision with <see cref="DurableClient.ApproveAsync(ApprovalRequest, CancellationToken)"/> or <c>durably approve RUN GATE</c>.</remarks>
     public Task<ApprovalDecision> WaitForApprovalAsync(string gate, TimeSpan? timeout = null)
     {
         JournalText.CheckName(gate);

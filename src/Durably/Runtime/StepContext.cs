@@ -42,13 +42,13 @@ public sealed class StepContext
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Records the tokens a model call used, so the step's outcome entry carries them (for accounting and replay savings).</summary>
-    public void ReportUsage(Journal.TokenUsage usage)
+    public void ReportUsage(TokenUsage usage)
     {
         ArgumentNullException.ThrowIfNull(usage);
         ReportedUsage = usage;
     }
 
-    internal Journal.TokenUsage? ReportedUsage { get; private set; }
+    internal TokenUsage? ReportedUsage { get; private set; }
 
     internal static string MakeIdempotencyKey(RunId runId, int step) => $"{runId.Value}:{step}";
 }

@@ -156,11 +156,7 @@ public sealed class InMemoryJournalStore : IJournalStore
     /// <inheritdoc/>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal);
-        if (signal.Payload is not null)
-        {
-            StoreLimits.CheckSize("The signal payload", signal.Payload.Length, MaxEntryBytes);
-        }
+        StoreLimits.CheckSignal(signal, MaxEntryBytes);
 
         lock (_gate)
         {

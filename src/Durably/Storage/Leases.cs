@@ -11,6 +11,8 @@ public sealed record RunLease(RunId RunId, string Owner, long Epoch, DateTimeOff
 public sealed record ClaimRequest
 {
     /// <summary>Gets the claiming worker's name, unique among live workers.</summary>
+    /// <remarks>A store may recognise a name whose worker has died and let its leases be claimed before they expire (the SQLite
+    /// store does); a name in use by a live worker keeps its leases until they expire.</remarks>
     public required string Owner { get; init; }
 
     /// <summary>Gets the most runs to claim at once. Default 16.</summary>

@@ -37,16 +37,16 @@ public sealed class EncryptedRuntimeTests
     {
         await using var harness = new RuntimeHarness();
         var first = await harness.StartAsync(Register, o => Encrypt(o));
-        await first.StartRunAsync("pay", Secret, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("pay", Secret, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await harness.CrashAsync(first);
 
         // The recovery replays "charge" (its argument hash must match under a codec whose output differs on every
         // call) and "check" (its encrypted error message must decode), then consumes the signal.
         var second = await harness.StartAsync(Register, o => Encrypt(o));
-        await second.SignalAsync(Id, "note", $"note {Secret}");
+        await second.Client.SignalAsync(Id, "note", $"note {Secret}");
 
-        Assert.Equal($"charged {Secret}|card {Secret} declined|note {Secret}", await second.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal($"charged {Secret}|card {Secret} declined|note {Secret}", await second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         var journal = await harness.Store.ReadAsync(Id);
         var text = string.Join("\n", journal.Select(e => Encoding.UTF8.GetString(JournalSerializer.Serialize(e))));
         Assert.DoesNotContain("4111", text, StringComparison.Ordinal);
@@ -60,9 +60,9 @@ public sealed class EncryptedRuntimeTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register<string, int>("boom", (_, card) => throw new InvalidOperationException($"no funds on {card}")), o => Encrypt(o));
-        await runtime.StartRunAsync("boom", Secret, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("boom", Secret, new StartRunOptions { RunId = Id });
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
 
         Assert.Contains($"no funds on {Secret}", ex.Message, StringComparison.Ordinal);
         var failed = (await harness.Store.ReadAsync(Id)).OfType<RunFailed>().Single();
@@ -77,11 +77,11 @@ public sealed class EncryptedRuntimeTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register<int, string>("wait", async (ctx, _) => await ctx.WaitForSignalAsync<string>("big")), o => encrypted ? Encrypt(o) : o);
-        await runtime.StartRunAsync("wait", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("wait", 0, new StartRunOptions { RunId = Id });
         var before = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
         // Very compressible: compression must not let it through, the limit is on the value itself.
-        var ex = await Assert.ThrowsAsync<PayloadTooLargeException>(() => runtime.SignalAsync(Id, "big", new string('x', 20 * 1024 * 1024)));
+        var ex = await Assert.ThrowsAsync<PayloadTooLargeException>(() => runtime.Client.SignalAsync(Id, "big", new string('x', 20 * 1024 * 1024)));
 
         Assert.True(ex.Size > 20_000_000);
         Assert.Empty(await harness.Store.ReadSignalsAsync(Id));
@@ -98,9 +98,9 @@ public sealed class EncryptedRuntimeTests
             Assert.Equal("a\0b\0tail", nul);
             return await ctx.StepAsync("lone", _ => Task.FromResult(nul + "\uD800"));
         }), o => Encrypt(o));
-        await runtime.StartRunAsync("text", "a\0b", new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("text", "a\0b", new StartRunOptions { RunId = Id });
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
 
         Assert.Contains("lone surrogate (U+D800)", ex.Message, StringComparison.Ordinal);
         var nulResult = (await harness.Store.ReadAsync(Id)).OfType<StepCompleted>().First();

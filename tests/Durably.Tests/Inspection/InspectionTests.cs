@@ -26,16 +26,16 @@ public sealed class InspectionTests
             return decision.Approver!;
         });
         var runtime = await harness.StartAsync(Register);
-        await runtime.StartRunAsync("agent", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("agent", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         var waiting = await RunTimeline.LoadAsync(harness.Store, Id);
         Assert.Equal(StepState.Waiting, waiting.Steps[^1].State);
         Assert.Equal("first", waiting.Steps[^1].Name);
 
-        await runtime.SignalAsync(Id, "first", 1);
+        await runtime.Client.SignalAsync(Id, "first", 1);
         await harness.WaitForDetailAsync(Id, "approval:publish");
-        await runtime.ApproveAsync(Id, "publish", true, "maria", "ok");
-        await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
+        await runtime.Client.ApproveAsync(new ApprovalRequest(Id, "publish", "maria") { Comment = "ok" });
+        await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
 
         var timeline = await RunTimeline.LoadAsync(harness.Store, Id);
         Assert.Equal(RunStatus.Completed, timeline.Status);
@@ -63,8 +63,8 @@ public sealed class InspectionTests
             });
             r.Register<int, int>("plain", async (ctx, _) => await ctx.WaitForSignalAsync<int>("approval-ish"));
         });
-        await runtime.StartRunAsync("gated", 0, new StartRunOptions { RunId = Id });
-        await runtime.StartRunAsync("plain", 0, new StartRunOptions { RunId = new RunId("plain") });
+        await runtime.Client.StartAsync("gated", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("plain", 0, new StartRunOptions { RunId = new RunId("plain") });
         await harness.WaitForDetailAsync(Id, "approval:publish");
         await harness.WaitForStatusAsync(new RunId("plain"), s => s == RunStatus.Suspended);
 
@@ -73,8 +73,8 @@ public sealed class InspectionTests
         Assert.Equal((Id, "gated", "publish", 2), (pending.RunId, pending.Workflow, pending.Gate, pending.Step));
         Assert.NotNull(pending.TimeoutAt);
         Assert.Empty(await PendingApproval.ListAsync(harness.Store, workflow: "plain"));
-        await runtime.ApproveAsync(Id, "publish", true, "maria", "ship it");
-        Assert.True(await runtime.GetResultAsync<bool>(Id, RuntimeHarness.Timeout));
+        await runtime.Client.ApproveAsync(new ApprovalRequest(Id, "publish", "maria") { Comment = "ship it" });
+        Assert.True(await runtime.Client.GetResultAsync<bool>(Id, RuntimeHarness.Timeout));
         Assert.Empty(await PendingApproval.ListAsync(harness.Store));
         var wait = (await RunTimeline.LoadAsync(harness.Store, Id)).Steps[1];
         Assert.Equal("publish", wait.ApprovalGate);
@@ -86,8 +86,8 @@ public sealed class InspectionTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register<int, int>("one", async (ctx, _) => await ctx.StepAsync("a", _ => Task.FromResult(1))));
-        await (await runtime.StartRunAsync("one", 0)).GetResultAsync<int>(RuntimeHarness.Timeout);
-        await (await runtime.StartRunAsync("one", 0)).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("one", 0)).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("one", 0)).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         var report = await JournalVerifier.VerifyAsync(harness.Store);
 

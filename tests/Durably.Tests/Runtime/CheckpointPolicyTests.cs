@@ -32,13 +32,13 @@ public sealed class CheckpointPolicyTests
 
         harness.Store.CrashWhen(a => a.Entries.OfType<RunCompleted>().Any());
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("policies", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("policies", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
         var before = new Dictionary<string, int>(runs);
 
         var second = await harness.StartAsync(Register);
-        Assert.Equal(8, await second.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(8, await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
 
         var reruns = runs.Where(kv => kv.Value > before[kv.Key]).Select(kv => kv.Key).ToHashSet();
         string[] order = ["think", "ask-model", "compute-1", "model-1", "decide", "send", "slow-compute", "fast-compute"];
@@ -53,7 +53,7 @@ public sealed class CheckpointPolicyTests
         var runtime = await harness.StartAsync(r => r.Register<int, int>("effect", async (ctx, _) =>
             await ctx.StepAsync("pay", _ => Task.FromResult(1), StepOptions.IdempotentEffect with { Checkpoint = CheckpointPolicy.PlanStep })));
 
-        await (await runtime.StartRunAsync("effect", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("effect", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         var entries = await harness.Store.ReadAsync(Id);
         Assert.Single(entries.OfType<StepStarted>(), s => s.Name == "pay");

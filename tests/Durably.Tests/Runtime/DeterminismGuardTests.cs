@@ -23,9 +23,9 @@ public sealed class DeterminismGuardTests
                 "StepAsync" => await ctx.StepAsync("nested", _ => Task.FromResult("x")),
                 _ => await ctx.SleepAsync(TimeSpan.FromSeconds(1)).ContinueWith(_ => "slept", TaskScheduler.Default),
             })));
-        await runtime.StartRunAsync("guarded", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("guarded", 0, new StartRunOptions { RunId = Id });
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
 
         Assert.Contains($"ctx.{member} was used inside the body of step 'stamp'", ex.Message, StringComparison.Ordinal);
     }
@@ -44,8 +44,8 @@ public sealed class DeterminismGuardTests
             });
             return logged;
         }));
-        await runtime.StartRunAsync("fine", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("fine", 0, new StartRunOptions { RunId = Id });
 
-        Assert.EndsWith(" in guard-run", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout), StringComparison.Ordinal);
+        Assert.EndsWith(" in guard-run", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout), StringComparison.Ordinal);
     }
 }

@@ -28,7 +28,7 @@ public sealed class ForkTests
         var harness = new RuntimeHarness();
         var calls = new ConcurrentDictionary<string, int>();
         var runtime = await harness.StartAsync(r => Register(r, calls, "v1"));
-        await (await runtime.StartRunAsync("agent", 0, new StartRunOptions { RunId = Source })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("agent", 0, new StartRunOptions { RunId = Source })).GetResultAsync<string>(RuntimeHarness.Timeout);
         await runtime.DisposeAsync();
         return (harness, calls);
     }
@@ -40,7 +40,7 @@ public sealed class ForkTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, calls, "v2"));
 
-        var fork = await runtime.ForkAsync(Source, 1, new ForkOptions { NewRunId = new RunId("fork-1") });
+        var fork = await runtime.Client.ForkAsync(new ForkRequest(Source, 1) { NewRunId = new RunId("fork-1") });
 
         Assert.Equal("plan|draft[v2]|sent", await fork.GetResultAsync<string>(RuntimeHarness.Timeout));
         Assert.Equal((1, 2, 2), (calls["plan"], calls["draft"], calls["send"]));
@@ -55,7 +55,7 @@ public sealed class ForkTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, calls, "v2"));
 
-        var fork = await runtime.ForkAsync(Source, 0, new ForkOptions { ReuseModelOutputs = true, DryRun = true });
+        var fork = await runtime.Client.ForkAsync(new ForkRequest(Source, 0) { ReuseModelOutputs = true, DryRun = true });
 
         Assert.Equal("plan|draft[v1]|sent", await fork.GetResultAsync<string>(RuntimeHarness.Timeout));
         Assert.Equal((1, 1, 1), (calls["plan"], calls["draft"], calls["send"]));
@@ -74,7 +74,7 @@ public sealed class ForkTests
             return await ctx.StepAsync("post-to-slack", _ => Task.FromResult(Call(calls, "slack", "posted")), StepOptions.IdempotentEffect);
         }));
 
-        var fork = await runtime.ForkAsync(Source, 1, new ForkOptions { DryRun = true });
+        var fork = await runtime.Client.ForkAsync(new ForkRequest(Source, 1) { DryRun = true });
 
         var ex = await Assert.ThrowsAsync<RunFailedException>(() => fork.GetResultAsync<string>(RuntimeHarness.Timeout));
         Assert.Contains("dry-run fork", ex.Message, StringComparison.Ordinal);
@@ -86,6 +86,6 @@ public sealed class ForkTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(_ => { });
-        await Assert.ThrowsAsync<RunNotFoundException>(() => runtime.ForkAsync(new RunId("nope"), 1));
+        await Assert.ThrowsAsync<RunNotFoundException>(() => runtime.Client.ForkAsync(new ForkRequest(new RunId("nope"), 1)));
     }
 }

@@ -31,7 +31,7 @@ public sealed class GuaranteeTests
             return 0;
         }));
 
-        await (await runtime.StartRunAsync("ordered", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
+        await (await runtime.Client.StartAsync("ordered", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         Assert.Equal(
         [
@@ -65,12 +65,12 @@ public sealed class GuaranteeTests
         // Die in the in-doubt window of the second attempt: its intent is durable, its outcome is not.
         harness.Store.CrashWhen(a => a.Entries.OfType<StepCompleted>().Any(c => c.Step == 2));
         var first = await harness.StartAsync(Register, o => new DurableRuntimeOptions { WorkerId = o.WorkerId, PollInterval = o.PollInterval, MaxInMemoryWait = TimeSpan.FromSeconds(5) });
-        await first.StartRunAsync("keys", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("keys", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
 
         var second = await harness.StartAsync(Register);
-        Assert.Equal(42, await second.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(42, await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
 
         Assert.Equal([("guarantee-run:2", 1), ("guarantee-run:2", 2), ("guarantee-run:2", 3)], keys);
     }
@@ -97,7 +97,7 @@ public sealed class GuaranteeTests
             }
         }));
 
-        var message = await (await runtime.StartRunAsync("careless", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        var message = await (await runtime.Client.StartAsync("careless", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout);
 
         Assert.False(ran);
         Assert.Contains("non-idempotent", message, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed class GuaranteeTests
                 new StepOptions { Retry = new RetryPolicy { MaxAttempts = 5, InitialDelay = TimeSpan.FromMilliseconds(1), Jitter = 0 } })),
             o => new DurableRuntimeOptions { WorkerId = o.WorkerId, PollInterval = o.PollInterval, MaxInMemoryWait = TimeSpan.FromSeconds(1) });
 
-        Assert.Equal(3, await (await runtime.StartRunAsync("flaky", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
+        Assert.Equal(3, await (await runtime.Client.StartAsync("flaky", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
 
         var failures = (await harness.Store.ReadAsync(Id)).OfType<StepFailed>().ToList();
         Assert.Equal([1, 2], failures.Select(f => f.Attempt));
@@ -134,7 +134,7 @@ public sealed class GuaranteeTests
                 throw new ArgumentException("bad input");
             }, new StepOptions { Retry = new RetryPolicy { MaxAttempts = 5, NonRetryable = [typeof(ArgumentException)] } })));
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(async () => await (await runtime.StartRunAsync("strict", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(async () => await (await runtime.Client.StartAsync("strict", 0, new StartRunOptions { RunId = Id })).GetResultAsync<int>(RuntimeHarness.Timeout));
 
         Assert.Equal(1, attempts);
         Assert.Contains("bad input", ex.Message, StringComparison.Ordinal);
@@ -151,14 +151,14 @@ public sealed class GuaranteeTests
             await ctx.StepAsync("call", _ => ++attempts == 1 ? throw new IOException("down") : Task.FromResult(attempts),
                 new StepOptions { Retry = new RetryPolicy { MaxAttempts = 2, InitialDelay = TimeSpan.FromMinutes(10), MaxDelay = TimeSpan.FromHours(1), Jitter = 0 } })));
 
-        await runtime.StartRunAsync("patient", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("patient", 0, new StartRunOptions { RunId = Id });
         var suspended = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         Assert.Equal(harness.Clock!.GetUtcNow().AddMinutes(10), suspended.WakeAt);
         Assert.Equal(1, attempts);
 
         harness.Clock.Advance(TimeSpan.FromMinutes(10));
 
-        Assert.Equal(2, await runtime.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(2, await runtime.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
     }
 
     [Fact]
@@ -166,8 +166,8 @@ public sealed class GuaranteeTests
     {
         await using var harness = new RuntimeHarness(fakeClock: true);
         var bodies = 0;
-        await using var client = new DurableRuntime(harness.Store, new DurableRuntimeOptions { ExecuteRuns = false, TimeProvider = harness.Clock! });
-        await client.StartRunAsync("steady", 0, new StartRunOptions { RunId = Id });
+        var client = new DurableClient(harness.Store, new DurableClientOptions { TimeProvider = harness.Clock! });
+        await client.StartAsync("steady", 0, new StartRunOptions { RunId = Id });
 
         // The disk is full from now on: every write after the run's start fails.
         harness.Store.CrashWhen(a => a.ExpectedSequence > 0);
@@ -185,6 +185,6 @@ public sealed class GuaranteeTests
         Assert.Equal(1, Volatile.Read(ref bodies));
         harness.Store.Revive();
         harness.Clock!.Advance(TimeSpan.FromSeconds(31));
-        Assert.Equal(2, await worker.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(2, await worker.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
     }
 }

@@ -14,7 +14,7 @@ public sealed class InDoubtTests
         var sent = new Counter();
         harness.Store.CrashWhen(a => a.Entries.OfType<StepCompleted>().Any());
         var first = await harness.StartAsync(r => Register(r, options, sent));
-        await first.StartRunAsync("send", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("send", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await harness.CrashAsync(first);
         Assert.Equal(1, sent.Value);
@@ -35,7 +35,7 @@ public sealed class InDoubtTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, StepOptions.IdempotentEffect, sent));
 
-        Assert.Equal("message-2", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("message-2", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(2, sent.Value);
         var intents = (await harness.Store.ReadAsync(Id)).OfType<StepStarted>().ToList();
         Assert.Equal([1, 2], intents.Select(i => i.Attempt));
@@ -58,7 +58,7 @@ public sealed class InDoubtTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, options, sent));
 
-        Assert.Equal("message-1 (found in outbox)", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("message-1 (found in outbox)", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(1, sent.Value);
         Assert.Equal("in-doubt-run:1", askedKey);
         Assert.Equal("reconcile", (await harness.Store.ReadAsync(Id)).OfType<StepCompleted>().Single().ResolvedBy);
@@ -72,7 +72,7 @@ public sealed class InDoubtTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, options, sent));
 
-        Assert.Equal("message-2", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("message-2", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(2, sent.Value);
     }
 
@@ -84,7 +84,7 @@ public sealed class InDoubtTests
         await using var _ = harness;
         var runtime = await harness.StartAsync(r => Register(r, options, sent));
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
 
         Assert.Contains("in doubt", ex.Message, StringComparison.Ordinal);
         Assert.Equal(1, sent.Value);
@@ -103,9 +103,9 @@ public sealed class InDoubtTests
         var waiting = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         Assert.Contains("in-doubt: step 1 'send-email'", waiting.StatusDetail, StringComparison.Ordinal);
         var resolution = action == "done" ? InDoubtResolution.Done(Payload.FromJson(json!)) : InDoubtResolution.Retry;
-        await runtime.ResolveInDoubtAsync(Id, 1, resolution, "ana");
+        await runtime.Client.ResolveInDoubtAsync(new ResolveRequest(Id, 1, resolution, "ana"));
 
-        Assert.Equal(expected, await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(expected, await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(sends, sent.Value);
         if (action == "done")
         {
@@ -122,9 +122,9 @@ public sealed class InDoubtTests
         var runtime = await harness.StartAsync(r => Register(r, options, sent));
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
-        await runtime.ResolveInDoubtAsync(Id, 1, InDoubtResolution.Abort, "ana");
+        await runtime.Client.ResolveInDoubtAsync(new ResolveRequest(Id, 1, InDoubtResolution.Abort, "ana"));
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Contains("ana aborted it", ex.Message, StringComparison.Ordinal);
         Assert.Equal(1, sent.Value);
     }

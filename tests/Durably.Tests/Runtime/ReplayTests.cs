@@ -32,14 +32,14 @@ public sealed class ReplayTests
         // The first process dies when it writes step 4's outcome.
         harness.Store.CrashWhen(a => a.Entries.OfType<StepCompleted>().Any(c => c.Step == 4));
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("sum", 6, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("sum", 6, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await first.StopAsync();
         harness.Store.Revive();
         Assert.Equal(RunStatus.Running, (await harness.Store.GetRunAsync(Id))!.Status);
 
         var second = await harness.StartAsync(Register);
-        var result = await second.GetResultAsync<int>(Id, RuntimeHarness.Timeout);
+        var result = await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout);
 
         Assert.Equal(21, result);
         Assert.Equal("1,1,1,2,1,1", string.Join(",", Enumerable.Range(1, 6).Select(i => executions.GetValueOrDefault($"add-{i}"))));
@@ -60,15 +60,15 @@ public sealed class ReplayTests
             r.Register<int, int>("other", (_, i) => Task.FromResult(i));
         });
 
-        var first = await runtime.StartRunAsync("echo", "hi", new StartRunOptions { RunId = Id });
+        var first = await runtime.Client.StartAsync("echo", "hi", new StartRunOptions { RunId = Id });
         Assert.Equal("hi!", await first.GetResultAsync<string>(RuntimeHarness.Timeout));
-        var second = await runtime.StartRunAsync("echo", "other input", new StartRunOptions { RunId = Id });
+        var second = await runtime.Client.StartAsync("echo", "other input", new StartRunOptions { RunId = Id });
 
         Assert.True(first.IsNew);
         Assert.False(second.IsNew);
         Assert.Equal("hi!", await second.GetResultAsync<string>(RuntimeHarness.Timeout));
         Assert.Equal(1, bodies);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.StartRunAsync("other", 1, new StartRunOptions { RunId = Id }));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.Client.StartAsync("other", 1, new StartRunOptions { RunId = Id }));
     }
 
     [Fact]
@@ -100,11 +100,11 @@ public sealed class ReplayTests
         });
 
         var runtime = await harness.StartAsync(Register);
-        await runtime.StartRunAsync("fails", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("fails", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
-        await runtime.SignalAsync(Id, "go", "now");
+        await runtime.Client.SignalAsync(Id, "go", "now");
 
-        Assert.Equal("handled", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("handled", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(1, attempts);
         Assert.Equal(["System.TimeoutException|upstream too slow|1", "System.TimeoutException|upstream too slow|1"], seen);
     }
@@ -118,7 +118,7 @@ public sealed class ReplayTests
             await ctx.StepAsync("fetch", _ => Task.FromResult(1));
             return await ctx.WaitForSignalAsync<int>("go");
         }));
-        await old.StartRunAsync("flow", 0, new StartRunOptions { RunId = Id });
+        await old.Client.StartAsync("flow", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await old.StopAsync();
         var before = (await harness.Store.ReadAsync(Id)).Count;
@@ -128,14 +128,14 @@ public sealed class ReplayTests
             await ctx.StepAsync("download", _ => Task.FromResult(1));
             return await ctx.WaitForSignalAsync<int>("go");
         }));
-        await changed.SignalAsync(Id, "go", 5);
+        await changed.Client.SignalAsync(Id, "go", 5);
 
         var run = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Failed);
         Assert.Contains("step 1", run.StatusDetail, StringComparison.Ordinal);
         Assert.Contains("compute step 'fetch'", run.StatusDetail, StringComparison.Ordinal);
         Assert.Contains("compute step 'download'", run.StatusDetail, StringComparison.Ordinal);
         Assert.Equal(before, (await harness.Store.ReadAsync(Id)).Count);
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => changed.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => changed.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
         Assert.Equal(RunStatus.Failed, ex.Status);
 
         // Not retried in a loop: the runtime does not claim a failed run again.
@@ -153,7 +153,7 @@ public sealed class ReplayTests
             await ctx.StepAsync("b", _ => Task.FromResult(2));
             return 3;
         }));
-        await old.StartRunAsync("flow", 0, new StartRunOptions { RunId = Id });
+        await old.Client.StartAsync("flow", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, _ => harness.Store.Crashed);
         await old.StopAsync();
         harness.Store.Revive();
@@ -194,16 +194,16 @@ public sealed class ReplayTests
         });
 
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("fan-out", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("fan-out", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await first.StopAsync();
         var outcomes = (await harness.Store.ReadAsync(Id)).OfType<StepCompleted>().Select(c => c.Step).ToList();
         Assert.Equal([5, 4, 3, 2, 1], outcomes);
 
         var second = await harness.StartAsync(Register);
-        await second.SignalAsync(Id, "go", 1);
+        await second.Client.SignalAsync(Id, "go", 1);
 
-        Assert.Equal("1:replay-run:1,2:replay-run:2,3:replay-run:3,4:replay-run:4,5:replay-run:5", await second.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("1:replay-run:1,2:replay-run:2,3:replay-run:3,4:replay-run:4,5:replay-run:5", await second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(5, bodies);
     }
 
@@ -225,14 +225,14 @@ public sealed class ReplayTests
         });
 
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("values", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("values", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await first.StopAsync();
         await Task.Delay(20); // so that a fresh clock read would differ
 
         var second = await harness.StartAsync(Register);
-        await second.SignalAsync(Id, "go", 1);
-        var result = await second.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
+        await second.Client.SignalAsync(Id, "go", 1);
+        var result = await second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
 
         Assert.Equal(2, observed.Count);
         Assert.Equal(observed[0], observed[1]);
@@ -264,12 +264,12 @@ public sealed class ReplayTests
         });
 
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("flags", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("flags", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await first.StopAsync();
         var second = await harness.StartAsync(Register);
-        await second.SignalAsync(Id, "go", 1);
-        await second.GetResultAsync<int>(Id, RuntimeHarness.Timeout);
+        await second.Client.SignalAsync(Id, "go", 1);
+        await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout);
 
         // First activation: live after step 1. Second: replaying at step 1 (the wait is journaled), live after the wait.
         Assert.Equal([false, true, false], flags);

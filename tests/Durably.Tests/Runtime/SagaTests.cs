@@ -50,7 +50,7 @@ public sealed class SagaTests
         var log = new List<string>();
         var runtime = await harness.StartAsync(r => Register(r, log, failLast: true));
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(async () => await (await runtime.StartRunAsync("trip", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(async () => await (await runtime.Client.StartAsync("trip", 0, new StartRunOptions { RunId = Id })).GetResultAsync<string>(RuntimeHarness.Timeout));
 
         Assert.Equal(RunStatus.Compensated, ex.Status);
         Assert.Contains("no cars left", ex.Message, StringComparison.Ordinal);
@@ -65,14 +65,14 @@ public sealed class SagaTests
         await using var harness = new RuntimeHarness();
         var log = new List<string>();
         var first = await harness.StartAsync(r => Register(r, log, failLast: false));
-        await first.StartRunAsync("trip", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("trip", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         await first.DisposeAsync();
 
         var second = await harness.StartAsync(r => Register(r, log, failLast: false));
-        await second.CancelAsync(Id, "customer changed plans");
+        await second.Client.CancelAsync(new CancelRequest(Id) { Reason = "customer changed plans" });
 
-        var ex = await Assert.ThrowsAsync<RunFailedException>(() => second.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        var ex = await Assert.ThrowsAsync<RunFailedException>(() => second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Equal(RunStatus.Compensated, ex.Status);
         Assert.Equal(["book flight", "book hotel", "cancel hotel (compensate:book-hotel)", "cancel flight (compensate:book-flight)"], log);
         Assert.Equal("customer changed plans", (await harness.Store.ReadAsync(Id)).OfType<RunCancelled>().Single().Reason);
@@ -83,10 +83,10 @@ public sealed class SagaTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register<int, int>("wait", async (ctx, _) => await ctx.WaitForSignalAsync<int>("x")));
-        await runtime.StartRunAsync("wait", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("wait", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
-        await runtime.CancelAsync(Id);
+        await runtime.Client.CancelAsync(Id);
 
         Assert.Equal(RunStatus.Cancelled, (await harness.WaitForStatusAsync(Id, s => s.IsFinished())).Status);
     }

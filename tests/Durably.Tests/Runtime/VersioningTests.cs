@@ -14,7 +14,7 @@ public sealed class VersioningTests
             await ctx.WaitForSignalAsync<int>("go");
             return await ctx.StepAsync("search-v1", _ => Task.FromResult("v1"));
         }));
-        await first.StartRunAsync("flow", 0, new StartRunOptions { RunId = oldRun });
+        await first.Client.StartAsync("flow", 0, new StartRunOptions { RunId = oldRun });
         await harness.WaitForStatusAsync(oldRun, s => s == RunStatus.Suspended);
         await first.DisposeAsync();
 
@@ -25,12 +25,12 @@ public sealed class VersioningTests
                 ? await ctx.StepAsync("search-v2", _ => Task.FromResult($"v2 (version {ctx.WorkflowVersion})"))
                 : await ctx.StepAsync("search-v1", _ => Task.FromResult("v1"));
         }, new WorkflowOptions { Version = 2, Patches = ["new-search"] }));
-        var newRun = (await second.StartRunAsync("flow", 0)).RunId;
-        await second.SignalAsync(oldRun, "go", 1);
-        await second.SignalAsync(newRun, "go", 1);
+        var newRun = (await second.Client.StartAsync("flow", 0)).RunId;
+        await second.Client.SignalAsync(oldRun, "go", 1);
+        await second.Client.SignalAsync(newRun, "go", 1);
 
-        Assert.Equal("v1", await second.GetResultAsync<string>(oldRun, RuntimeHarness.Timeout));
-        Assert.Equal("v2 (version 2)", await second.GetResultAsync<string>(newRun, RuntimeHarness.Timeout));
+        Assert.Equal("v1", await second.Client.GetResultAsync<string>(oldRun, RuntimeHarness.Timeout));
+        Assert.Equal("v2 (version 2)", await second.Client.GetResultAsync<string>(newRun, RuntimeHarness.Timeout));
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class VersioningTests
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register(() => new CountingWorkflow()));
 
-        var result = await (await runtime.StartRunAsync(nameof(CountingWorkflow), 3)).GetResultAsync<int>(RuntimeHarness.Timeout);
+        var result = await (await runtime.Client.StartAsync(nameof(CountingWorkflow), 3)).GetResultAsync<int>(RuntimeHarness.Timeout);
 
         Assert.Equal(6, result);
     }

@@ -17,7 +17,7 @@ public sealed class WaitTests
             return $"{greeting}, {name}";
         });
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("greet", "Ana", new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("greet", "Ana", new StartRunOptions { RunId = Id });
         var suspended = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         Assert.Contains("'greeting'", suspended.StatusDetail, StringComparison.Ordinal);
         await first.DisposeAsync();
@@ -26,7 +26,7 @@ public sealed class WaitTests
         await harness.Store.DeliverSignalAsync(Id, new SignalMessage("greeting", Payload.FromJson("\"Hello\""), "ops"));
 
         var second = await harness.StartAsync(Register);
-        Assert.Equal("Hello, Ana", await second.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("Hello, Ana", await second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         var received = (await harness.Store.ReadAsync(Id)).OfType<SignalReceived>().Single();
         Assert.Equal("ops", received.Sender);
     }
@@ -36,7 +36,7 @@ public sealed class WaitTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => r.Register<int, int>("idle", async (ctx, _) => await ctx.WaitForSignalAsync<int>("never")));
-        await runtime.StartRunAsync("idle", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("idle", 0, new StartRunOptions { RunId = Id });
 
         var run = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
@@ -54,7 +54,7 @@ public sealed class WaitTests
             await ctx.SleepAsync(TimeSpan.FromHours(2));
             return $"{(ctx.UtcNow - before).TotalHours}h";
         }));
-        await runtime.StartRunAsync("nap", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("nap", 0, new StartRunOptions { RunId = Id });
         var suspended = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         Assert.Equal(harness.Clock!.GetUtcNow().AddHours(2), suspended.WakeAt);
 
@@ -62,7 +62,7 @@ public sealed class WaitTests
         Assert.Equal(RunStatus.Suspended, (await harness.Store.GetRunAsync(Id))!.Status);
         harness.Clock.Advance(TimeSpan.FromMinutes(1));
 
-        Assert.Equal("2h", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("2h", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Single((await harness.Store.ReadAsync(Id)).OfType<TimerFired>());
     }
 
@@ -76,7 +76,7 @@ public sealed class WaitTests
             return 1;
         });
         var first = await harness.StartAsync(Register);
-        await first.StartRunAsync("nap", 0, new StartRunOptions { RunId = Id });
+        await first.Client.StartAsync("nap", 0, new StartRunOptions { RunId = Id });
         var due = (await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended)).WakeAt;
         await first.DisposeAsync();
 
@@ -85,7 +85,7 @@ public sealed class WaitTests
         Assert.Equal(due, (await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended)).WakeAt);
         harness.Clock.Advance(TimeSpan.FromDays(2));
 
-        Assert.Equal(1, await second.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(1, await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
     }
 
     [Fact]
@@ -103,12 +103,12 @@ public sealed class WaitTests
                 return "no reply";
             }
         }));
-        await runtime.StartRunAsync("deadline", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("deadline", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
         harness.Clock!.Advance(TimeSpan.FromMinutes(30));
 
-        Assert.Equal("no reply", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("no reply", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.True((await harness.Store.ReadAsync(Id)).OfType<SignalReceived>().Single().TimedOut);
     }
 
@@ -121,12 +121,12 @@ public sealed class WaitTests
             var decision = await ctx.WaitForApprovalAsync("publish");
             return $"{decision.Approved}|{decision.Approver}|{decision.Comment}";
         }));
-        await runtime.StartRunAsync("publish", 0, new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("publish", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
-        await runtime.ApproveAsync(Id, "publish", approved: true, approver: "maria", comment: "looks right");
+        await runtime.Client.ApproveAsync(new ApprovalRequest(Id, "publish", "maria") { Comment = "looks right" });
 
-        Assert.Equal("True|maria|looks right", await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("True|maria|looks right", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         var journaled = (await harness.Store.ReadAsync(Id)).OfType<SignalReceived>().Single();
         Assert.Equal(("approval:publish", "maria"), (journaled.Name, journaled.Sender));
     }

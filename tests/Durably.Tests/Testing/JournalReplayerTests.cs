@@ -43,12 +43,12 @@ public sealed class JournalReplayerTests
     {
         await using var harness = new RuntimeHarness();
         var runtime = await harness.StartAsync(r => V1(r, new FakeOutside()), o => codec is null ? o : new DurableRuntimeOptions { WorkerId = o.WorkerId, PollInterval = o.PollInterval, Codec = codec });
-        await runtime.StartRunAsync("onboard", "ana", new StartRunOptions { RunId = Id });
+        await runtime.Client.StartAsync("onboard", "ana", new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
         if (finish)
         {
-            await runtime.ApproveAsync(Id, "activate", true, "ops");
-            await runtime.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
+            await runtime.Client.ApproveAsync(new ApprovalRequest(Id, "activate", "ops"));
+            await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout);
         }
 
         using var export = new MemoryStream();

@@ -302,9 +302,16 @@ document.getElementById("token-form").addEventListener("submit", async event => 
 async function listen() {
   const live = document.getElementById("live");
   for (;;) {
+    let off = "Live updates: off", wait = 3000;
     try {
       const response = await fetch("/api/events", { headers: headers({ Accept: "text/event-stream" }) });
-      if (!response.ok) throw new Error(String(response.status));
+      if (!response.ok) {
+        // 503 when the dashboard streams to as many clients as it allows: say so, and wait as long as it asks.
+        const body = await response.json().catch(() => ({}));
+        if (body.error) off += " (" + body.error + ")";
+        wait = 1000 * (Number(response.headers.get("Retry-After")) || 3);
+        throw new Error(String(response.status));
+      }
       live.classList.add("on");
       live.title = "Live updates: on";
       const reader = response.body.getReader();
@@ -324,8 +331,8 @@ async function listen() {
       // Reconnect below.
     }
     live.classList.remove("on");
-    live.title = "Live updates: off";
-    await new Promise(resolve => setTimeout(resolve, 3000));
+    live.title = off;
+    await new Promise(resolve => setTimeout(resolve, wait));
   }
 }
 

@@ -5,9 +5,9 @@ namespace Durably.Testing;
 /// <param name="Step">The wait step's number.</param>
 /// <param name="Name">The signal name the run waits for (for an approval gate: <c>approval:{gate}</c>).</param>
 /// <param name="Gate">The approval gate's name, or <see langword="null"/> for a plain signal.</param>
-public sealed record SignalRequest(RunId RunId, int Step, string Name, string? Gate);
+public sealed record SignalWait(RunId RunId, int Step, string Name, string? Gate);
 
-/// <summary>Describes an effect step left in doubt under <see cref="Journal.InDoubtPolicy.AskHuman"/>, waiting for a person.</summary>
+/// <summary>Describes an effect step left in doubt under <see cref="InDoubtPolicy.AskHuman"/>, waiting for a person.</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="Step">The effect step's number.</param>
 /// <param name="Name">The effect step's name.</param>
@@ -16,27 +16,27 @@ public sealed record InDoubtRequest(RunId RunId, int Step, string Name);
 /// <summary>Is the crash tester's answer to a wait: a signal with a value, or an approval decision.</summary>
 public sealed class SignalReply
 {
-    private readonly Func<DurableRuntime, SignalRequest, Task> _deliver;
+    private readonly Func<DurableRuntime, SignalWait, Task> _deliver;
 
-    private SignalReply(Func<DurableRuntime, SignalRequest, Task> deliver)
+    private SignalReply(Func<DurableRuntime, SignalWait, Task> deliver)
     {
         _deliver = deliver;
     }
 
     /// <summary>Delivers a signal with <paramref name="value"/> as its payload.</summary>
     public static SignalReply Send<T>(T value, string? sender = "crash-tester")
-        => new((runtime, request) => runtime.SignalAsync(request.RunId, request.Name, value, sender));
+        => new((runtime, wait) => runtime.Client.SignalAsync(new SignalRequest(wait.RunId, wait.Name) { Payload = value, Sender = sender }));
 
     /// <summary>Approves the gate the run waits at.</summary>
     public static SignalReply Approve(string? comment = null, string approver = "crash-tester")
-        => new((runtime, request) => runtime.ApproveAsync(request.RunId, Gate(request), true, approver, comment));
+        => new((runtime, wait) => runtime.Client.ApproveAsync(new ApprovalRequest(wait.RunId, Gate(wait), approver) { Comment = comment }));
 
     /// <summary>Rejects at the gate the run waits at.</summary>
     public static SignalReply Reject(string? comment = null, string approver = "crash-tester")
-        => new((runtime, request) => runtime.ApproveAsync(request.RunId, Gate(request), false, approver, comment));
+        => new((runtime, wait) => runtime.Client.ApproveAsync(new ApprovalRequest(wait.RunId, Gate(wait), approver) { Approved = false, Comment = comment }));
 
-    internal Task DeliverAsync(DurableRuntime runtime, SignalRequest request) => _deliver(runtime, request);
+    internal Task DeliverAsync(DurableRuntime runtime, SignalWait wait) => _deliver(runtime, wait);
 
-    private static string Gate(SignalRequest request)
-        => request.Gate ?? throw new InvalidOperationException($"Step {request.Step} waits for the signal '{request.Name}', not at an approval gate; answer it with SignalReply.Send.");
+    private static string Gate(SignalWait wait)
+        => wait.Gate ?? throw new InvalidOperationException($"Step {wait.Step} waits for the signal '{wait.Name}', not at an approval gate; answer it with SignalReply.Send.");
 }

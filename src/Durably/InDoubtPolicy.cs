@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Durably.Journal;
+namespace Durably;
 
 /// <summary>Says what recovery does with an effect step whose intent is journaled but whose outcome is not.</summary>
 /// <remarks>Such a step may or may not have taken effect before the crash.</remarks>

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Durably.Journal;
+namespace Durably;
 
 /// <summary>Counts the tokens a model call used.</summary>
 /// <param name="InputTokens">Tokens in the request.</param>

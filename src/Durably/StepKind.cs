@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Durably.Journal;
+namespace Durably;
 
 /// <summary>Says what kind of work a step does; the runtime journals each kind according to its checkpoint policy.</summary>
 public enum StepKind

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using Durably.Journal;
 
-namespace Durably.Journal;
+namespace Durably;
 
 /// <summary>Describes a recorded failure: the exception's type name and message.</summary>
 /// <param name="Type">The full name of the exception type.</param>

@@ -1,0 +1,16 @@
+using Durably.Codecs;
+
+namespace Durably;
+
+/// <summary>Configures a <see cref="DurableClient"/>.</summary>
+public sealed class DurableClientOptions
+{
+    /// <summary>Gets the codec for inputs, results and signal payloads; it must match the workers'. Default <see cref="JsonPayloadCodec.Default"/>.</summary>
+    public IPayloadCodec Codec { get; init; } = JsonPayloadCodec.Default;
+
+    /// <summary>Gets the clock that timestamps started and forked runs and paces polling. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Gets how often <see cref="DurableClient.GetResultAsync{TResult}(RunId, CancellationToken)"/> first reads a run that another process executes; it backs off to 30 times this. Default 1 second.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

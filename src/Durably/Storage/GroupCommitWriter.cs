@@ -1,0 +1,323 @@
+namespace Durably.Storage;
+
+/// <summary>Commits the writes of a store in groups: one loop drains the queue, writes everything pending in one transaction, makes it durable once, then completes every waiter.</summary>
+/// <remarks>
+/// <para>A store queues its writes with <see cref="Enqueue"/> and plugs in what differs between stores through an
+/// <see cref="IGroupCommitTarget{TItem}"/>: how to write a batch in one transaction and how to make it durable. What
+/// decides durability is here, once: a waiter completes only after the commit holding its item is durable; an
+/// item's own failure (<see cref="GroupCommitBatch{TItem}.Fail"/>) fails only that item; an unexpected error writes
+/// each item again alone, so only the one that causes it fails; a lost race is written again; a commit left in doubt
+/// is resolved by the target when it can; and a commit that may not be durable, when later ones cannot be trusted
+/// either (a failed fsync), stops the writer: that batch and every later write fail with
+/// <see cref="JournalStoreFailedException"/> until the store is disposed and opened again.</para>
+/// <para>Thread-safe: any thread may enqueue. The target is called from one loop at a time.</para>
+/// </remarks>
+/// <typeparam name="TItem">The store's item type.</typeparam>
+public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
+    where TItem : GroupCommitItem
+{
+    private readonly IGroupCommitTarget<TItem> _target;
+    private readonly GroupCommitPolicy _policy;
+    private readonly string _location;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _ready = new(0);
+    private readonly Task _loop;
+    private readonly List<TItem> _queue = [];
+    private bool _stopping;
+    private JournalStoreFailedException? _failure;
+
+    /// <summary>Creates the writer and starts its loop.</summary>
+    /// <param name="target">Writes and commits the batches.</param>
+    /// <param name="policy">How batches are formed and where the loop runs.</param>
+    /// <param name="storeLocation">The file or server of the store, for error messages.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public GroupCommitWriter(IGroupCommitTarget<TItem> target, GroupCommitPolicy policy, string storeLocation)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(storeLocation);
+        ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxBatchItems, 1, nameof(policy));
+        ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxBatchBytes, 1, nameof(policy));
+        ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxAttempts, 1, nameof(policy));
+        _target = target;
+        _policy = policy;
+        _location = storeLocation;
+        if (policy.ThreadName is { } name)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    // The target completes synchronously here, so the whole loop stays on this thread.
+                    LoopAsync().AsTask().GetAwaiter().GetResult();
+                    done.SetResult();
+                }
+                catch (Exception ex)
+                {
+                    done.SetException(ex);
+                }
+            })
+            { IsBackground = true, Name = name };
+            thread.Start();
+            _loop = done.Task;
+        }
+        else
+        {
+            _loop = Task.Run(() => LoopAsync().AsTask());
+        }
+    }
+
+    /// <summary>Gets the failure that stopped the writer, or <see langword="null"/> while it accepts writes.</summary>
+    public JournalStoreFailedException? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Queues an item for the next batch; its <see cref="GroupCommitItem.Task"/> completes once the item is durable, or faults.</summary>
+    /// <remarks>After the writer stopped on a failure, the item fails at once with a <see cref="JournalStoreFailedException"/> whose inner exception is <see cref="Failure"/>.</remarks>
+    /// <param name="item">The write; queued once.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="item"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
+    public void Enqueue(TItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            if (_failure is { } failure)
+            {
+                item.Fail(Stopped(failure));
+                return;
+            }
+
+            _queue.Add(item);
+            if (_queue.Count == 1)
+            {
+                Signal();
+            }
+        }
+    }
+
+    /// <summary>Stops accepting items, commits what is queued, and waits for the loop to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            _stopping = true;
+            Signal();
+        }
+
+        await _loop.ConfigureAwait(false);
+        _ready.Dispose();
+    }
+
+    // Under _gate.
+    private void Signal()
+    {
+        if (_policy.ThreadName is null)
+        {
+            _ready.Release();
+        }
+        else
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private async ValueTask LoopAsync()
+    {
+        var batch = new List<TItem>();
+        while (await TakeAsync(batch).ConfigureAwait(false))
+        {
+            try
+            {
+                if (Volatile.Read(ref _failure) is { } failure)
+                {
+                    // Queued before the writer stopped.
+                    FailAll(batch, Stopped(failure));
+                }
+                else
+                {
+                    var pending = (IReadOnlyList<TItem>)batch;
+                    while (pending.Count > 0)
+                    {
+                        pending = await CommitAsync(pending, isolated: false).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                // A target that broke its contract; the loop must survive it and every waiter must get an answer.
+                await _target.RollBackAsync().ConfigureAwait(false);
+                FailAll(batch, new JournalStoreException($"Writing to {_location} failed unexpectedly: {ex.Message}", ex) { StoreLocation = _location });
+            }
+
+            batch.Clear();
+        }
+    }
+
+    // Moves the next batch into the empty list; returns false once stopping with nothing left.
+    private async ValueTask<bool> TakeAsync(List<TItem> batch)
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_queue.Count > 0)
+                {
+                    long bytes = 0;
+                    var count = 0;
+                    while (count < _queue.Count && count < _policy.MaxBatchItems && bytes < _policy.MaxBatchBytes)
+                    {
+                        bytes += _queue[count].Size;
+                        count++;
+                    }
+
+                    batch.AddRange(_queue.GetRange(0, count));
+                    _queue.RemoveRange(0, count);
+                    return true;
+                }
+
+                if (_stopping)
+                {
+                    return false;
+                }
+
+                if (_policy.ThreadName is not null)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
+            }
+
+            await _ready.WaitAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Writes and commits the items in one transaction; settles each, and returns those to write again.
+    private async ValueTask<IReadOnlyList<TItem>> CommitAsync(IReadOnlyList<TItem> items, bool isolated)
+    {
+        var batch = new GroupCommitBatch<TItem>(items, isolated);
+        var stage = GroupCommitStage.Write;
+        GroupCommitError error;
+        Exception cause;
+        try
+        {
+            await _target.WriteAsync(batch).ConfigureAwait(false);
+            stage = GroupCommitStage.Commit;
+            await _target.CommitAsync(batch).ConfigureAwait(false);
+            foreach (var item in items)
+            {
+                item.Complete();
+            }
+
+            return [];
+        }
+        catch (Exception ex)
+        {
+            cause = ex;
+            error = _target.Classify(ex, stage);
+            await _target.RollBackAsync().ConfigureAwait(false);
+        }
+
+        var pending = items.Where(i => !i.IsSettled).ToList();
+        switch (error.Kind)
+        {
+            case GroupCommitErrorKind.Unexpected when !isolated && pending.Count > 1:
+                foreach (var item in pending)
+                {
+                    IReadOnlyList<TItem> alone = [item];
+                    while (alone.Count > 0)
+                    {
+                        alone = await CommitAsync(alone, isolated: true).ConfigureAwait(false);
+                    }
+                }
+
+                return [];
+
+            case GroupCommitErrorKind.Transient:
+                return Retry(pending, error.Exception);
+
+            case GroupCommitErrorKind.InDoubt:
+                return await ResolveAsync(pending, cause, error.Exception).ConfigureAwait(false);
+
+            case GroupCommitErrorKind.Fatal:
+                lock (_gate)
+                {
+                    Volatile.Write(ref _failure, (JournalStoreFailedException)error.Exception);
+                }
+
+                FailAll(pending, error.Exception);
+                return [];
+
+            default:
+                FailAll(pending, error.Exception);
+                return [];
+        }
+    }
+
+    private async ValueTask<IReadOnlyList<TItem>> ResolveAsync(List<TItem> pending, Exception cause, Exception reported)
+    {
+        IReadOnlyList<bool> committed;
+        try
+        {
+            committed = await _target.ResolveInDoubtAsync(pending, cause).ConfigureAwait(false);
+        }
+        catch (JournalStoreException unresolved)
+        {
+            FailAll(pending, unresolved);
+            return [];
+        }
+
+        var again = new List<TItem>();
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (committed[i])
+            {
+                pending[i].Complete();
+            }
+            else
+            {
+                // Not written, or not by this transaction: the conditional write then reports the conflict.
+                again.Add(pending[i]);
+            }
+        }
+
+        return Retry(again, reported);
+    }
+
+    private List<TItem> Retry(List<TItem> items, Exception reported)
+    {
+        var again = new List<TItem>(items.Count);
+        foreach (var item in items)
+        {
+            if (++item.Attempts >= _policy.MaxAttempts)
+            {
+                item.Fail(reported);
+            }
+            else
+            {
+                again.Add(item);
+            }
+        }
+
+        return again;
+    }
+
+    private JournalStoreFailedException Stopped(JournalStoreFailedException failure)
+        => new($"The store at {failure.StoreLocation ?? _location} stopped accepting writes after an earlier commit failed and may not be durable; nothing of this write was written. The earlier failure: {failure.Message}", failure)
+        {
+            StoreLocation = failure.StoreLocation ?? _location,
+        };
+
+    private static void FailAll(IEnumerable<TItem> items, Exception exception)
+    {
+        foreach (var item in items)
+        {
+            item.Fail(exception);
+        }
+    }
+}
