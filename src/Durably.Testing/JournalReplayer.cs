@@ -87,9 +87,10 @@ public static class JournalReplayer
             throw new ArgumentException($"The journal of run '{journal.RunId}' does not start with a run.started entry.", nameof(journal));
         }
 
-        var terminal = journal.Entries[^1] is RunCompleted or RunFailed or RunCancelled ? journal.Entries[^1] : null;
-        var history = terminal is null ? journal.Entries : journal.Entries.Take(journal.Entries.Count - 1).ToList();
-        var maxStep = history.OfType<StepStarted>().Select(s => s.Step).DefaultIfEmpty(0).Max();
+        var folded = RunHistory.FromJournal(journal.Entries);
+        var terminal = folded.End;
+        IReadOnlyList<JournalEntry> history = terminal is null ? journal.Entries : [.. journal.Entries.Where(e => e != terminal)];
+        var maxStep = folded.LastStep;
         var runId = journal.RunId;
         await using var scenario = new Scenario(register, options, history[^1].Timestamp);
 

@@ -104,10 +104,10 @@ internal sealed class Scenario : IAsyncDisposable
     {
         var answered = false;
         var journal = await Store.ReadAsync(run.RunId, 0, CancellationToken.None).ConfigureAwait(false);
-        var ended = journal.Where(e => e is SignalReceived or StepCompleted or StepFailed).Select(StepOf).ToHashSet();
-        foreach (var intent in journal.OfType<StepStarted>().GroupBy(s => s.Step).Select(g => g.Last()).Where(s => !_answered.Contains(s.Step)))
+        foreach (var step in RunHistory.FromJournal(journal).Steps.Where(s => s.Intent is not null && !_answered.Contains(s.Step)).OrderBy(s => s.Intents[0].Sequence))
         {
-            if (intent.Kind == StepKind.Signal && !ended.Contains(intent.Step))
+            var intent = step.Intent!;
+            if (intent.Kind == StepKind.Signal && step is { Signal: null, Completion: null, Failures.Count: 0 })
             {
                 var gate = intent.Name.StartsWith("approval:", StringComparison.Ordinal) ? intent.Name["approval:".Length..] : null;
                 var wait = new SignalWait(run.RunId, intent.Step, intent.Name, gate);
@@ -133,14 +133,6 @@ internal sealed class Scenario : IAsyncDisposable
 
         return answered;
     }
-
-    private static int StepOf(JournalEntry entry) => entry switch
-    {
-        SignalReceived s => s.Step,
-        StepCompleted c => c.Step,
-        StepFailed f => f.Step,
-        _ => 0,
-    };
 
     public async ValueTask DisposeAsync()
     {

@@ -251,7 +251,7 @@ public sealed class DurableClient
         };
         foreach (var entry in entries.Skip(1))
         {
-            if (StepOf(entry) is { } step && step <= request.AtStep)
+            if (RunHistory.StepOf(entry) is { } step && step <= request.AtStep)
             {
                 copied.Add(entry with { Sequence = copied.Count });
             }
@@ -269,17 +269,6 @@ public sealed class DurableClient
         ArgumentNullException.ThrowIfNull(request);
         return Store.PurgeRunsAsync(request, cancellationToken);
     }
-
-    private static int? StepOf(JournalEntry entry) => entry switch
-    {
-        StepStarted e => e.Step,
-        StepCompleted e => e.Step,
-        StepFailed e => e.Step,
-        SignalReceived e => e.Step,
-        TimerStarted e => e.Step,
-        TimerFired e => e.Step,
-        _ => null,
-    };
 
     private async Task<RunHandle> StartCoreAsync<TInput>(string workflow, WorkflowOptions? known, TInput input, StartRunOptions? options, CancellationToken cancellationToken)
     {

@@ -74,103 +74,11 @@ public sealed record RunTimeline
     /// <exception cref="ArgumentException">The journal does not start with <see cref="RunStarted"/>.</exception>
     public static RunTimeline Build(RunId runId, IReadOnlyList<JournalEntry> entries, RunRecord? run = null, IReadOnlyList<DeliveredSignal>? signals = null)
     {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0 || entries[0] is not RunStarted started)
-        {
-            throw new ArgumentException("A journal starts with a RunStarted entry.", nameof(entries));
-        }
-
-        var steps = new SortedDictionary<int, StepBuilder>();
-        var resumptions = new List<long>();
-        Payload? result = null;
-        ErrorInfo? error = null;
-        RunStatus? ended = null;
-        var consumed = new HashSet<long>();
-        foreach (var entry in entries)
-        {
-            switch (entry)
-            {
-                case StepStarted s:
-                    var b = Get(s.Step);
-                    b.Kind = s.Kind;
-                    b.Name = s.Name;
-                    b.Attempts = Math.Max(b.Attempts, s.Attempt);
-                    b.StartedAt ??= s.Timestamp;
-                    b.IdempotencyKey ??= s.IdempotencyKey;
-                    b.InDoubtPolicy = s.InDoubt;
-                    b.OpenIntent = true;
-                    break;
-                case StepCompleted c:
-                    var done = Get(c.Step);
-                    done.State = StepState.Completed;
-                    done.Result = c.Result;
-                    done.Usage = c.Usage;
-                    done.DurationMs = (done.DurationMs ?? 0) + (c.DurationMs ?? 0);
-                    done.EndedAt = c.Timestamp;
-                    done.ResolvedBy = c.ResolvedBy;
-                    done.Attempts = Math.Max(done.Attempts, c.Attempt);
-                    done.OutcomeSequence = c.Sequence;
-                    done.OpenIntent = false;
-                    break;
-                case StepFailed f:
-                    var failed = Get(f.Step);
-                    failed.State = f.RetryAt is null ? StepState.Failed : StepState.Retrying;
-                    failed.Error = f.Error;
-                    failed.RetryAt = f.RetryAt;
-                    failed.DurationMs = (failed.DurationMs ?? 0) + (f.DurationMs ?? 0);
-                    failed.EndedAt = f.Timestamp;
-                    failed.Attempts = Math.Max(failed.Attempts, f.Attempt);
-                    failed.OutcomeSequence = f.Sequence;
-                    failed.OpenIntent = false;
-                    break;
-                case SignalReceived r:
-                    var wait = Get(r.Step);
-                    wait.Name ??= r.Name;
-                    wait.Kind ??= StepKind.Signal;
-                    wait.State = r.TimedOut ? StepState.TimedOut : StepState.Completed;
-                    wait.SignalName = r.Name;
-                    wait.Sender = r.Sender;
-                    wait.Result = r.Payload;
-                    wait.EndedAt = r.Timestamp;
-                    wait.OutcomeSequence = r.Sequence;
-                    wait.OpenIntent = false;
-                    if (r.SignalId is { } id)
-                    {
-                        consumed.Add(id);
-                    }
-
-                    break;
-                case TimerStarted t:
-                    var timer = Get(t.Step);
-                    timer.Name ??= t.Name;
-                    timer.DueAt = t.DueAt;
-                    timer.StartedAt ??= t.Timestamp;
-                    break;
-                case TimerFired fired:
-                    var f2 = Get(fired.Step);
-                    f2.State = StepState.Completed;
-                    f2.EndedAt = fired.Timestamp;
-                    f2.OutcomeSequence = fired.Sequence;
-                    f2.OpenIntent = false;
-                    break;
-                case RunResumed resumed:
-                    resumptions.Add(resumed.Sequence);
-                    break;
-                case RunCompleted rc:
-                    result = rc.Result;
-                    ended = RunStatus.Completed;
-                    break;
-                case RunFailed rf:
-                    error = rf.Error;
-                    ended = RunStatus.Failed;
-                    break;
-                case RunCancelled:
-                    ended = RunStatus.Cancelled;
-                    break;
-            }
-        }
-
-        var built = steps.Values.Select(b => b.Build(resumptions, run?.Status == RunStatus.Suspended)).ToList();
+        var history = RunHistory.FromJournal(entries);
+        var started = history.Started;
+        var resumptions = history.Resumptions.Select(r => r.Sequence).ToList();
+        var suspended = run?.Status == RunStatus.Suspended;
+        var built = history.Steps.Select(s => TimelineOf(s, resumptions, suspended)).ToList();
         long spentIn = 0, spentOut = 0, savedIn = 0, savedOut = 0;
         foreach (var step in built.Where(s => s.Usage is not null))
         {
@@ -185,129 +93,90 @@ public sealed record RunTimeline
             RunId = runId,
             Workflow = started.Workflow,
             WorkflowVersion = started.WorkflowVersion,
-            Status = run?.Status ?? ended ?? RunStatus.Running,
+            Status = run?.Status ?? history.End switch
+            {
+                RunCompleted => RunStatus.Completed,
+                RunFailed => RunStatus.Failed,
+                RunCancelled => RunStatus.Cancelled,
+                _ => RunStatus.Running,
+            },
             StatusDetail = run?.StatusDetail,
             StartedAt = started.Timestamp,
             UpdatedAt = entries[^1].Timestamp,
             Input = started.Input,
-            Result = result,
-            Error = error,
+            Result = (history.End as RunCompleted)?.Result,
+            Error = (history.End as RunFailed)?.Error,
             Fork = started.Fork,
             Steps = built,
-            PendingSignals = signals?.Where(s => !consumed.Contains(s.SignalId)).ToList() ?? [],
+            PendingSignals = signals?.Where(s => !history.ConsumedSignalIds.Contains(s.SignalId)).ToList() ?? [],
             Resumptions = resumptions.Count,
             TokensSpent = new TokenUsage(spentIn, spentOut),
             TokensSaved = new TokenUsage(savedIn, savedOut),
         };
-
-        StepBuilder Get(int step)
-        {
-            if (!steps.TryGetValue(step, out var builder))
-            {
-                builder = new StepBuilder(step);
-                steps[step] = builder;
-            }
-
-            return builder;
-        }
     }
 
-    private sealed class StepBuilder(int step)
+    private static StepTimeline TimelineOf(StepHistory step, List<long> resumptions, bool suspended)
     {
-        public StepKind? Kind { get; set; }
-
-        public string? Name { get; set; }
-
-        public int Attempts { get; set; }
-
-        public StepState State { get; set; } = StepState.Running;
-
-        public DateTimeOffset? StartedAt { get; set; }
-
-        public DateTimeOffset? EndedAt { get; set; }
-
-        public double? DurationMs { get; set; }
-
-        public TokenUsage? Usage { get; set; }
-
-        public Payload? Result { get; set; }
-
-        public ErrorInfo? Error { get; set; }
-
-        public string? ResolvedBy { get; set; }
-
-        public string? IdempotencyKey { get; set; }
-
-        public InDoubtPolicy? InDoubtPolicy { get; set; }
-
-        public string? SignalName { get; set; }
-
-        public string? Sender { get; set; }
-
-        public DateTimeOffset? DueAt { get; set; }
-
-        public DateTimeOffset? RetryAt { get; set; }
-
-        public long? OutcomeSequence { get; set; }
-
-        public bool OpenIntent { get; set; }
-
-        public StepTimeline Build(List<long> resumptions, bool suspended)
+        var kind = step.Kind ?? (step.Signal is not null ? StepKind.Signal : StepKind.Compute);
+        var state = step.LastOutcome switch
         {
-            var state = State;
-            if (state == StepState.Running && OpenIntent)
-            {
-                state = Kind == StepKind.Effect ? StepState.InDoubt : Kind is StepKind.Signal or StepKind.Timer ? StepState.Waiting : StepState.Running;
-                if (Kind == StepKind.Effect && !suspended)
-                {
-                    state = StepState.Running;
-                }
-            }
-
-            var gate = Kind == StepKind.Signal && Name is not null ? SignalNames.GateOf(Name) : null;
-            return new StepTimeline
-            {
-                Step = step,
-                Kind = Kind ?? StepKind.Compute,
-                Name = Name ?? "?",
-                Attempts = Math.Max(1, Attempts),
-                State = state,
-                StartedAt = StartedAt,
-                EndedAt = EndedAt,
-                DurationMs = DurationMs,
-                Usage = Usage,
-                Result = Result,
-                Error = Error,
-                ResolvedBy = ResolvedBy,
-                IdempotencyKey = IdempotencyKey,
-                InDoubtPolicy = InDoubtPolicy,
-                SignalName = SignalName,
-                ApprovalGate = gate,
-                Decision = gate is not null && state == StepState.Completed ? DecisionOf(Result, Sender) : null,
-                Sender = Sender,
-                DueAt = DueAt,
-                RetryAt = RetryAt,
-                ReplayCount = OutcomeSequence is { } seq ? resumptions.Count(r => r > seq) : 0,
-            };
+            StepCompleted or TimerFired => StepState.Completed,
+            StepFailed f => f.RetryAt is null ? StepState.Failed : StepState.Retrying,
+            SignalReceived r => r.TimedOut ? StepState.TimedOut : StepState.Completed,
+            _ => StepState.Running,
+        };
+        if (state == StepState.Running && step.HasOpenIntent)
+        {
+            // An effect's open intent is in doubt only once the run stopped with it; while it runs, it is running.
+            state = kind == StepKind.Effect ? (suspended ? StepState.InDoubt : StepState.Running) : kind is StepKind.Signal or StepKind.Timer ? StepState.Waiting : StepState.Running;
         }
 
-        // Approval payloads are written by DurableClient.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
-        private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
+        var name = step.Name;
+        var gate = kind == StepKind.Signal && name is not null ? SignalNames.GateOf(name) : null;
+        var result = step.Completion is { } completion ? completion.Result : step.Signal?.Payload;
+        var outcomes = step.Failures.Select(f => f.DurationMs).Append(step.Completion?.DurationMs);
+        return new StepTimeline
         {
-            if (payload is not { IsJson: true })
-            {
-                return null;
-            }
+            Step = step.Step,
+            Kind = kind,
+            Name = name ?? "?",
+            Attempts = Math.Max(1, Math.Max(step.Attempts, step.Completion?.Attempt ?? 0)),
+            State = state,
+            StartedAt = step.Intents.Count > 0 ? step.Intents[0].Timestamp : step.Timer?.Timestamp,
+            EndedAt = step.LastOutcome?.Timestamp,
+            DurationMs = step.Completion is null && step.Failures.Count == 0 ? null : outcomes.Sum(d => d ?? 0),
+            Usage = step.Completion?.Usage,
+            Result = result,
+            Error = step.LastFailure?.Error,
+            ResolvedBy = step.Completion?.ResolvedBy,
+            IdempotencyKey = step.Intents.Select(i => i.IdempotencyKey).FirstOrDefault(k => k is not null),
+            InDoubtPolicy = step.Intent?.InDoubt,
+            SignalName = step.Signal?.Name,
+            ApprovalGate = gate,
+            Decision = gate is not null && state == StepState.Completed ? DecisionOf(result, step.Signal?.Sender) : null,
+            Sender = step.Signal?.Sender,
+            DueAt = step.Timer?.DueAt,
+            RetryAt = step.LastFailure?.RetryAt,
+            ReplayCount = step.LastOutcome is { } outcome ? resumptions.Count(r => r > outcome.Sequence) : 0,
+        };
+    }
 
-            try
-            {
-                var decision = payload.ToValue<ApprovalPayload>(System.Text.Json.JsonSerializerOptions.Web);
-                return decision is null ? null : new ApprovalDecision(decision.Approved, sender, decision.Comment);
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                return null;
-            }
+    // Approval payloads are written by DurableClient.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
+    private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
+    {
+        if (payload is not { IsJson: true })
+        {
+            return null;
+        }
+
+        try
+        {
+            var decision = payload.ToValue<ApprovalPayload>(System.Text.Json.JsonSerializerOptions.Web);
+            return decision is null ? null : new ApprovalDecision(decision.Approved, sender, decision.Comment);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 }

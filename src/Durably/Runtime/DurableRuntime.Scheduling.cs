@@ -1,3 +1,4 @@
+using Durably.Journal;
 using Durably.Storage;
 
 namespace Durably;
@@ -179,23 +180,23 @@ public sealed partial class DurableRuntime
         {
             while (true)
             {
-                var execution = new RunExecution(this, lease, _shutdown.Token);
-                if (!await execution.LoadAsync(_shutdown.Token).ConfigureAwait(false))
+                var history = RunHistory.FromJournal(await Store.ReadAsync(lease.RunId, 0, _shutdown.Token).ConfigureAwait(false));
+                if (history.IsFinished)
                 {
                     NotifyFinished(lease.RunId);
                     return;
                 }
 
-                if (!_workflows.TryGetValue(execution.Started.Workflow, out var definition))
+                if (!_workflows.TryGetValue(history.Started.Workflow, out var definition))
                 {
                     // Keep the lease until it expires: another worker that knows the workflow may take the run then,
                     // and this one does not spin on it meanwhile.
                     release = false;
-                    Log.ExecutionFailed(_logger, lease.RunId, new WorkflowNotFoundException(execution.Started.Workflow));
+                    Log.ExecutionFailed(_logger, lease.RunId, new WorkflowNotFoundException(history.Started.Workflow));
                     return;
                 }
 
-                execution.Definition = definition;
+                var execution = await RunExecution.CreateAsync(this, lease, history, definition, _shutdown.Token).ConfigureAwait(false);
                 _active[lease.RunId] = execution;
                 using var renewal = new CancellationTokenSource();
                 var renewing = RenewAsync(execution, renewal.Token);
@@ -275,7 +276,6 @@ public sealed partial class DurableRuntime
         catch (LeaseLostException ex)
         {
             // Another worker owns the run now: stop writing (appends are fenced anyway) and let go.
-            execution.LeaseLost = true;
             Log.LeaseLost(_logger, execution.RunId, ex);
             execution.Abort();
         }

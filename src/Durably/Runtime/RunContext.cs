@@ -63,7 +63,7 @@ public sealed class RunContext
     /// <summary>Gets the current time, journaled on first use so replay sees the same value.</summary>
     /// <remarks>Each read is a tiny journaled step; read it once and keep the value where you can.</remarks>
     /// <exception cref="InvalidOperationException">Called inside a step body (see <see cref="StepAsync{T}(string, Func{StepContext, Task{T}}, StepOptions?)"/>).</exception>
-    public DateTimeOffset UtcNow => ThrowIfInStepBody(nameof(UtcNow))._execution.RecordedUtcNow();
+    public DateTimeOffset UtcNow => ThrowIfInStepBody(nameof(UtcNow))._execution.Steps.RecordedUtcNow();
 
     /// <summary>Gets a random number generator seeded from the run id, so replay produces the same sequence.</summary>
     /// <exception cref="InvalidOperationException">Called inside a step body.</exception>
@@ -98,7 +98,7 @@ public sealed class RunContext
     {
         JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
-        return ThrowIfInStepBody(nameof(StepAsync))._execution.StepAsync(name, body, options ?? Defaults, forceJournal: false);
+        return ThrowIfInStepBody(nameof(StepAsync))._execution.Steps.StepAsync(name, body, options ?? Defaults, forceJournal: false);
     }
 
     /// <inheritdoc cref="StepAsync{T}(string, Func{StepContext, Task{T}}, StepOptions?)"/>
@@ -117,7 +117,7 @@ public sealed class RunContext
     {
         JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
-        return ThrowIfInStepBody(nameof(DecideAsync))._execution.StepAsync(name, body, Defaults, forceJournal: true);
+        return ThrowIfInStepBody(nameof(DecideAsync))._execution.Steps.StepAsync(name, body, Defaults, forceJournal: true);
     }
 
     /// <summary>Runs a group of calls journaled as one unit: once the phase completes, replay returns its result without running it.</summary>
@@ -130,7 +130,7 @@ public sealed class RunContext
     {
         JournalText.CheckName(name);
         ArgumentNullException.ThrowIfNull(body);
-        return ThrowIfInStepBody(nameof(PhaseAsync))._execution.PhaseAsync(name, body, options ?? Defaults);
+        return ThrowIfInStepBody(nameof(PhaseAsync))._execution.Steps.PhaseAsync(name, body);
     }
 
     /// <summary>Waits durably for a signal: the run is unloaded until the signal is delivered (by any process) or the timeout passes.</summary>
@@ -141,7 +141,7 @@ public sealed class RunContext
     public Task<T> WaitForSignalAsync<T>(string name, TimeSpan? timeout = null)
     {
         SignalNames.CheckUserName(name, nameof(name));
-        return ThrowIfInStepBody(nameof(WaitForSignalAsync))._execution.WaitForSignalAsync<T>(name, timeout);
+        return ThrowIfInStepBody(nameof(WaitForSignalAsync))._execution.Waits.WaitForSignalAsync<T>(name, timeout);
     }
 
     /// <summary>Waits durably for a person to approve or reject at a gate; the decision, the approver and the comment are journaled.</summary>
@@ -149,7 +149,7 @@ public sealed class RunContext
     public Task<ApprovalDecision> WaitForApprovalAsync(string gate, TimeSpan? timeout = null)
     {
         JournalText.CheckName(gate);
-        return ThrowIfInStepBody(nameof(WaitForApprovalAsync))._execution.WaitForApprovalAsync(gate, timeout);
+        return ThrowIfInStepBody(nameof(WaitForApprovalAsync))._execution.Waits.WaitForApprovalAsync(gate, timeout);
     }
 
     /// <summary>Sleeps durably: the run is unloaded and resumes when the timer is due, also after a restart.</summary>
@@ -157,7 +157,7 @@ public sealed class RunContext
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
         JournalText.CheckName(name);
-        return ThrowIfInStepBody(nameof(SleepAsync))._execution.SleepAsync(duration, name);
+        return ThrowIfInStepBody(nameof(SleepAsync))._execution.Waits.SleepAsync(duration, name);
     }
 
     private static StepOptions Defaults { get; } = new();

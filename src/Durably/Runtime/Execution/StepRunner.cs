@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Durably.Codecs;
+using Durably.Journal;
+using Durably.Storage;
+
+namespace Durably;
+
+// Runs the durable calls that produce a value (steps, phases, the recorded clock): each either returns its journaled
+// outcome or runs live, writing its intent before an effect's body and its outcome before the caller moves on.
+internal sealed class StepRunner(Activation run)
+{
+    private readonly InDoubtResolver _inDoubt = new(run);
+
+    private DurableRuntime Runtime => run.Runtime;
+
+    public async Task<T> StepAsync<T>(string name, Func<StepContext, Task<T>> body, StepOptions options, bool forceJournal)
+    {
+        run.ThrowIfStopped();
+        var kind = options.Kind;
+        var inDoubt = kind == StepKind.Effect ? InDoubtResolver.PolicyOf(name, options) : (InDoubtPolicy?)null;
+        var step = run.Cursor.Next();
+        var hash = options.Arguments is null ? null : HashArguments(run.Codec, options.Arguments);
+        var record = run.Cursor.Match(step, kind, name, hash);
+
+        if (record?.Completion is { } done)
+        {
+            run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage);
+            run.Compensations.Register(name, options);
+            return run.Decode<T>(done.Result);
+        }
+
+        if (record is not null && record.FailedForGood)
+        {
+            run.Cursor.Replayed(new StepInfo(step, kind, name, record.LastFailure!.Attempt), null);
+            throw new StepFailedException(name, step, record.LastFailure.Error.Unseal(run.Codec));
+        }
+
+        run.Cancellation.ThrowIfCancelled();
+        var attempt = record?.Attempts ?? 0;
+        if (record?.LastFailure is { RetryAt: { } retryAt } && !record.IsInDoubt)
+        {
+            await run.Suspension.WaitUntilAsync(retryAt, $"retry of step {step} '{name}'", run.Cancellation.Token).ConfigureAwait(false);
+        }
+
+        if (record is { IsInDoubt: true })
+        {
+            var resolved = await _inDoubt.ResolveAsync<T>(step, name, record.Intent!, inDoubt!.Value, options).ConfigureAwait(false);
+            if (resolved.Done)
+            {
+                run.Compensations.Register(name, options);
+                return resolved.Value!;
+            }
+        }
+
+        if (run.Fork?.OutcomeFor(step, kind, name) is { } cached)
+        {
+            await run.Journal.AppendAsync(
+            [
+                new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(run.RunId, step) : null, ArgumentHash = hash, InDoubt = inDoubt },
+                new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? "fork-cache:" : "dry-run:") + run.Fork.SourceRun },
+            ]).ConfigureAwait(false);
+            run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage);
+            run.Compensations.Register(name, options);
+            return run.Decode<T>(cached.Result);
+        }
+
+        var journal = kind == StepKind.Effect || forceJournal || JournalsUpFront(kind, options);
+        var retry = options.Retry ?? Runtime.Options.DefaultRetry;
+        while (true)
+        {
+            attempt++;
+            var info = new StepInfo(step, kind, name, attempt);
+            // Only effects record their idempotency key: for other steps it is derivable and would only add bytes.
+            var intent = new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(run.RunId, step) : null, ArgumentHash = hash, Attempt = attempt, InDoubt = inDoubt };
+            if (kind == StepKind.Effect)
+            {
+                // Intent before action: the effect's body runs only once its intent is durable.
+                await run.Journal.AppendAsync([intent]).ConfigureAwait(false);
+            }
+
+            Runtime.Observe(o => o.OnStepStarting(run.RunId, info));
+            using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false);
+            var stepContext = run.NewStepContext(step, name, attempt);
+            var started = Stopwatch.GetTimestamp();
+            T result;
+            try
+            {
+                result = await InvokeBodyAsync(body, stepContext).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not RunSuspendedException)
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                run.Cancellation.ThrowIfCancelled();
+                var canRetry = retry.CanRetry(ex, attempt);
+                var next = canRetry ? run.Time.GetUtcNow() + retry.DelayAfter(attempt, Random.Shared) : (DateTimeOffset?)null;
+                if (journal)
+                {
+                    var failed = new StepFailed { Step = step, Error = run.Seal(ErrorInfo.FromException(ex)), Attempt = attempt, RetryAt = next, DurationMs = elapsed.TotalMilliseconds };
+                    await run.Journal.AppendAsync(kind == StepKind.Effect ? [failed] : [intent, failed]).ConfigureAwait(false);
+                }
+
+                Runtime.Observe(o => o.OnStepCompleted(run.RunId, info, elapsed, null, failed: true));
+                if (next is not { } due)
+                {
+                    throw new StepFailedException(name, step, ErrorInfo.FromException(ex), ex);
+                }
+
+                DurablyTelemetry.Retries.Add(1);
+                await run.Suspension.WaitUntilAsync(due, $"retry of step {step} '{name}'", run.Cancellation.Token).ConfigureAwait(false);
+                continue;
+            }
+
+            var duration = Stopwatch.GetElapsedTime(started);
+            var usage = stepContext.ReportedUsage;
+            var encoded = run.Encode(result);
+            if (journal || JournalsAfter(kind, options, duration, usage))
+            {
+                var completed = new StepCompleted { Step = step, Result = encoded, Attempt = attempt, DurationMs = Math.Round(duration.TotalMilliseconds, 3), Usage = usage };
+                await run.Journal.AppendAsync(kind == StepKind.Effect ? [completed] : [intent, completed]).ConfigureAwait(false);
+            }
+
+            DurablyTelemetry.StepsExecuted.Add(1);
+            Runtime.Observe(o => o.OnStepCompleted(run.RunId, info, duration, usage, failed: false));
+            run.Compensations.Register(name, options);
+            return result;
+        }
+    }
+
+    public async Task<T> PhaseAsync<T>(string name, Func<Task<T>> body)
+    {
+        run.ThrowIfStopped();
+        var step = run.Cursor.Next();
+        var record = run.Cursor.Match(step, StepKind.Phase, name);
+        if (record?.Completion is { } done)
+        {
+            // Skip the step numbers the phase used inside, as it did when it ran.
+            run.Cursor.Skip(done.Span ?? 0);
+            run.Cursor.Replayed(new StepInfo(step, StepKind.Phase, name, done.Attempt), done.Usage);
+            return run.Decode<T>(done.Result);
+        }
+
+        run.Cancellation.ThrowIfCancelled();
+        var started = Stopwatch.GetTimestamp();
+        var result = await body().ConfigureAwait(false);
+        run.ThrowIfStopped();
+        var span = run.Cursor.Position - step;
+        var duration = Stopwatch.GetElapsedTime(started);
+        await run.Journal.AppendAsync(
+        [
+            new StepStarted { Step = step, Kind = StepKind.Phase, Name = name },
+            new StepCompleted { Step = step, Result = run.Encode(result), DurationMs = Math.Round(duration.TotalMilliseconds, 3), Span = span },
+        ]).ConfigureAwait(false);
+        Runtime.Observe(o => o.OnStepCompleted(run.RunId, new StepInfo(step, StepKind.Phase, name, 1), duration, null, failed: false));
+        return result;
+    }
+
+    public DateTimeOffset RecordedUtcNow()
+    {
+        run.ThrowIfStopped();
+        var step = run.Cursor.Next();
+        if (run.Cursor.Match(step, StepKind.Value, "utcnow")?.Completion is { Result: { } recorded })
+        {
+            return DateTimeOffset.FromUnixTimeMilliseconds(run.Codec.Decode<long>(recorded));
+        }
+
+        run.Cancellation.ThrowIfCancelled();
+        var ms = run.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+        // Not awaited: a value only matters through what the run does with it later, and every later
+        // append of this run is ordered after this one, so it is durable before anything it enables.
+        _ = run.Journal.AppendAsync(
+        [
+            new StepStarted { Step = step, Kind = StepKind.Value, Name = "utcnow" },
+            new StepCompleted { Step = step, Result = run.Codec.Encode(ms) },
+        ]);
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    }
+
+    internal static string HashArguments(IPayloadCodec codec, object arguments)
+    {
+        // The hash is of the JSON, not of the codec's output: an encrypting codec's output differs on every call,
+        // and switching a codec on must not make journals written before it look non-deterministic.
+        var payload = codec.Encode(arguments);
+        var json = payload.IsJson ? payload.Data.Span : JsonMarshal.GetRawUtf8Value(codec.Decode<JsonElement>(payload));
+        return Convert.ToHexStringLower(SHA256.HashData(json))[..16];
+    }
+
+    // The body runs without the ambient RunContext, so durable calls made inside it are not journaled as nested
+    // steps. The change stays inside this method: the caller's flow keeps its context.
+    private static async Task<T> InvokeBodyAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext)
+    {
+        RunContext.EnterStepBody(stepContext.Name);
+        return await body(stepContext).ConfigureAwait(false);
+    }
+
+    private CheckpointPolicy Checkpoint(StepOptions options) => options.Checkpoint ?? run.Definition.Options.Checkpoint ?? Runtime.Options.Checkpoint;
+
+    private bool JournalsUpFront(StepKind kind, StepOptions options) => Checkpoint(options) switch
+    {
+        CheckpointPolicy.EveryStep => true,
+        CheckpointPolicy.PlanStep => false,
+        CheckpointPolicy.DecisionPoint => kind == StepKind.Model,
+        _ => kind != StepKind.Compute,
+    };
+
+    private bool JournalsAfter(StepKind kind, StepOptions options, TimeSpan duration, TokenUsage? usage)
+        => Checkpoint(options) == CheckpointPolicy.Adaptive
+           && kind == StepKind.Compute
+           && (usage is { TotalTokens: > 0 } || duration > Runtime.AppendLatency * Runtime.Options.AdaptiveCostFactor);
+}
