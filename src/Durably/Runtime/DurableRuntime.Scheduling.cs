@@ -109,8 +109,12 @@ public sealed partial class DurableRuntime
                 }
                 else
                 {
-                    // Already executing here (claimed through another path); that execution keeps its own lease.
+                    // The run's previous activation here is still winding down: it released its lease and has not left
+                    // yet. Kept, this fresh lease would sit unused until it expired (the run stalled for the whole lease),
+                    // so let it go; that activation pokes the loop as it leaves, and the next pass claims the run again.
+                    // The release is fenced by the epoch: if another path here took the run over meanwhile, it is a no-op.
                     _slots.Release();
+                    await ReleaseQuietlyAsync(lease).ConfigureAwait(false);
                 }
             }
 

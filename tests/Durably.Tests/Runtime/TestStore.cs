@@ -87,13 +87,31 @@ internal sealed class TestStore(TimeProvider? time = null) : IJournalStore
 
     public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default) => Inner.ReadSignalsAsync(runId, afterSignalId, cancellationToken);
 
-    public Task<IReadOnlyList<RunLease>> ClaimRunsAsync(ClaimRequest request, CancellationToken cancellationToken = default) => Inner.ClaimRunsAsync(request, cancellationToken);
+    // Called with what each ClaimRunsAsync returned.
+    public Action<IReadOnlyList<RunLease>>? Claimed { get; set; }
+
+    // Awaited after each lease release took effect, before ReleaseLeaseAsync returns.
+    public Func<RunLease, Task>? AfterRelease { get; set; }
+
+    public async Task<IReadOnlyList<RunLease>> ClaimRunsAsync(ClaimRequest request, CancellationToken cancellationToken = default)
+    {
+        var leases = await Inner.ClaimRunsAsync(request, cancellationToken);
+        Claimed?.Invoke(leases);
+        return leases;
+    }
 
     public Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => Inner.TryClaimRunAsync(runId, owner, leaseDuration, cancellationToken);
 
     public Task<RunLease> RenewLeaseAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => Inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
 
-    public Task ReleaseLeaseAsync(RunLease lease, CancellationToken cancellationToken = default) => Inner.ReleaseLeaseAsync(lease, cancellationToken);
+    public async Task ReleaseLeaseAsync(RunLease lease, CancellationToken cancellationToken = default)
+    {
+        await Inner.ReleaseLeaseAsync(lease, cancellationToken);
+        if (AfterRelease is { } hook)
+        {
+            await hook(lease);
+        }
+    }
 
     public Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default) => Inner.PurgeRunsAsync(request, cancellationToken);
 
