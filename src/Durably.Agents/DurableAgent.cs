@@ -18,7 +18,8 @@ namespace Durably.Agents;
 /// invocation (tools already durable keep their options; the rest get <see cref="DurableAgentOptions.ToolOptions"/>). The
 /// agent's session is rebuilt by replay: the workflow runs the agent again, every turn returns its journaled answer without
 /// calling the model, every tool call its journaled result without running the tool, and the session's chat history fills up
-/// with the same messages. Streaming yields the same updates on replay.</para>
+/// with the same messages. Streaming yields the same updates on replay; the tool-result updates, which the function loop
+/// identifies with fresh GUIDs, get ids from <see cref="RunContext.NewGuid"/> instead, the same on replay.</para>
 /// <para><b>One step per invocation.</b> Any other agent (a remote agent, a custom <see cref="AIAgent"/>) is journaled as one
 /// model step per <c>RunAsync</c> or <c>RunStreamingAsync</c> call, holding its <see cref="AgentResponse"/> or updates: replay
 /// returns them without invoking the agent, and a crash inside the invocation runs it again. A streaming invocation yields its
@@ -103,11 +104,19 @@ public sealed class DurableAgent : DelegatingAIAgent
     private async IAsyncEnumerable<AgentResponseUpdate> RunJournaledStreamingAsync(RunContext run, IEnumerable<ChatMessage> messages, AgentSession? session, AgentRunOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var input = messages;
+        var toolMessageIds = new Dictionary<string, string>(StringComparer.Ordinal);
         while (true)
         {
             var requests = new List<ToolApprovalRequestContent>();
             await foreach (var update in InvokeStreamingAsync(run, input, session, options, cancellationToken))
             {
+                if (update.Role == ChatRole.Tool && _turnByTurn)
+                {
+                    // The function loop gives each tool-result update a fresh GUID as its id, another on every replay; the
+                    // run's own GUIDs are the same on replay.
+                    RenumberToolUpdate(run, update, toolMessageIds);
+                }
+
                 var asked = ApprovalRequests(update.Contents);
                 if (asked.Count == 0)
                 {
@@ -139,6 +148,24 @@ public sealed class DurableAgent : DelegatingAIAgent
             }
 
             input = await DecideAsync(run, requests);
+        }
+    }
+
+    private static void RenumberToolUpdate(RunContext run, AgentResponseUpdate update, Dictionary<string, string> ids)
+    {
+        if (update.MessageId is { } messageId)
+        {
+            if (!ids.TryGetValue(messageId, out var stable))
+            {
+                ids[messageId] = stable = run.NewGuid().ToString("N");
+            }
+
+            if (update.ResponseId == messageId)
+            {
+                update.ResponseId = stable;
+            }
+
+            update.MessageId = stable;
         }
     }
 
