@@ -39,6 +39,11 @@ internal sealed class TicketTools(SideEffectLog log)
     [McpServerTool(Name = "get_weather", ReadOnly = true), Description("The current weather in a city.")]
     public string GetWeather(RequestContext<CallToolRequestParams> request, string city)
         => log.Apply(request, "get_weather", city, _ => $"{city}: 21 C, clear");
+
+    // A server that takes the idempotency key as an argument rather than from _meta.
+    [McpServerTool(Name = "issue_refund"), Description("Refunds an order.")]
+    public string IssueRefund(RequestContext<CallToolRequestParams> request, string order, [Description("Deduplicates retries.")] string? idempotency_key = null)
+        => log.Apply(request, "issue_refund", order, _ => $"refunded {order}", idempotency_key);
 }
 
 internal sealed class SideEffectLog(string path, int killClientAfterCall, int clientPid)
@@ -46,9 +51,9 @@ internal sealed class SideEffectLog(string path, int killClientAfterCall, int cl
     private readonly Lock _gate = new();
     private int _executed;
 
-    public string Apply(RequestContext<CallToolRequestParams> request, string tool, string arguments, Func<int, string> effect)
+    public string Apply(RequestContext<CallToolRequestParams> request, string tool, string arguments, Func<int, string> effect, string? argumentKey = null)
     {
-        var key = request.Params?.Meta?["durably/idempotency-key"]?.GetValue<string>() ?? "-";
+        var key = argumentKey ?? request.Params?.Meta?["durably/idempotency-key"]?.GetValue<string>() ?? "-";
         var token = request.Params?.Meta?["durably/fencing-token"]?.GetValue<string>() ?? "-";
         lock (_gate)
         {

@@ -44,12 +44,12 @@ internal static class AgentHost
     }
 }
 
-// The MCP server's own record of what it did: one line per call it received.
+// The MCP server's own record of what it did: one line per call it received (fencing token -1: none was sent).
 internal sealed record ServerCall(string Outcome, string Tool, string Key, long FencingToken, string Arguments)
 {
     public static IReadOnlyList<ServerCall> Read(string log, string runId)
         => [.. File.ReadAllLines(log)
             .Select(l => l.Split('\t'))
-            .Select(f => new ServerCall(f[0], f[1], f[2], long.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), f[4]))
+            .Select(f => new ServerCall(f[0], f[1], f[2], long.TryParse(f[3], System.Globalization.CultureInfo.InvariantCulture, out var token) ? token : -1, f[4]))
             .Where(c => c.Key.StartsWith(runId + ":", StringComparison.Ordinal))];
 }
