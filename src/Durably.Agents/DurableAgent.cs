@@ -331,7 +331,7 @@ public sealed class DurableAgent : DelegatingAIAgent
     }
 
     private AITool MakeDurable(AITool tool)
-        => tool is AIFunction function && function.GetService<DurableAIFunction>() is null
+        => tool is AIFunction function && function.GetService<DurableAIFunction>() is null && function.GetService<SubAgentFunction>() is null
             ? function.AsDurable(Options.ToolOptions?.Invoke(function))
             : tool;
 

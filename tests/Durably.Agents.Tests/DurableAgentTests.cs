@@ -132,6 +132,34 @@ public sealed class DurableAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AsDurableAIFunction_SubAgentAsATool_JournalsTheSubAgentsTurnsAsStepsOfTheRunAndReplaysThem()
+    {
+        ScriptedChatClient Parent() => new(call => call.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().FirstOrDefault() is { } draft
+            ? ScriptedChatClient.Reply("Sent: " + draft.Result)
+            : ScriptedChatClient.CallTools(new FunctionCallContent("w1", "writer", new Dictionary<string, object?> { ["query"] = "Apologise to Ana" })));
+        ScriptedChatClient Writer() => new(call => ScriptedChatClient.Reply("Dear Ana, we are sorry. (" + call.Messages[^1].Text + ")"));
+        AIAgent Build(ScriptedChatClient parent, ScriptedChatClient writer)
+        {
+            var sub = writer.AsBuilder().UseDurably(new DurableChatClientOptions { StepName = "writer" }).Build().AsAIAgent(instructions: "You write replies.", name: "writer");
+            return parent.AsBuilder().UseDurably().Build().AsAIAgent(instructions: "You answer customers.", name: "support", tools: [sub.AsDurableAIFunction()]).AsDurable();
+        }
+
+        var (parent1, writer1) = (Parent(), Writer());
+        var runtime = await _runs.StartAsync(r => Register(r, Build(parent1, writer1), stream: false, waitAfter: true));
+        await runtime.Client.StartAsync("agent", "Ana's order broke.", new StartRunOptions { RunId = new RunId("sub") });
+        await _runs.WaitForGateAsync(new RunId("sub"), "resume");
+        var (parent2, writer2) = (Parent(), Writer());
+        runtime = await _runs.StartAsync(r => Register(r, Build(parent2, writer2), stream: false, waitAfter: true));
+        await runtime.Client.ApproveAsync(new ApprovalRequest(new RunId("sub"), "resume", "test"));
+        var result = await runtime.Client.GetRun(new RunId("sub")).GetResultAsync<string[]>();
+
+        Assert.Equal("Sent: Dear Ana, we are sorry. (Apologise to Ana)", result[0]);
+        Assert.Equal((3, 1, 0, 0), (parent1.CallCount, writer1.CallCount, parent2.CallCount, writer2.CallCount));
+        var steps = (await _runs.Store.ReadAsync(new RunId("sub"))).OfType<StepStarted>().Select(s => (s.Kind, s.Name)).Take(3);
+        Assert.Equal([(StepKind.Model, "chat"), (StepKind.Model, "writer"), (StepKind.Model, "chat")], steps);
+    }
+
+    [Fact]
     public void AsDurable_ChatClientAgentWhoseChatClientDoesNotJournal_ThrowsSayingHowToBuildIt()
     {
         var plain = Model().AsAIAgent(instructions: "x");
