@@ -97,6 +97,46 @@ public sealed class DurableAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunStreamingAsync_ApprovalRequiredToolCalledTwice_WaitsAtNumberedGatesAndYieldsNoApprovalRequests()
+    {
+        // The model looks the order up twice (two turns), then answers.
+        var model = new ScriptedChatClient(call => call.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Count() switch
+        {
+            0 => ScriptedChatClient.CallTools(new FunctionCallContent("a", "lookup_order", new Dictionary<string, object?> { ["order"] = 7 })),
+            1 => ScriptedChatClient.CallTools(new FunctionCallContent("b", "lookup_order", new Dictionary<string, object?> { ["order"] = 8 })),
+            _ => ScriptedChatClient.Reply("Both ship Monday."),
+        });
+        var runtime = await _runs.StartAsync(r => Register(r, Agent(model, new ApprovalRequiredAIFunction(LookupTool())), stream: true, waitAfter: false));
+        var handle = await runtime.Client.StartAsync("agent", "Where are orders 7 and 8?", new StartRunOptions { RunId = new RunId("twice") });
+
+        await _runs.WaitForGateAsync(new RunId("twice"), "lookup_order");
+        await runtime.Client.ApproveAsync(new ApprovalRequest(new RunId("twice"), "lookup_order", "ana"));
+        await _runs.WaitForGateAsync(new RunId("twice"), "lookup_order#2");
+        Assert.Equal(1, _lookups);
+        await runtime.Client.ApproveAsync(new ApprovalRequest(new RunId("twice"), "lookup_order#2", "ana"));
+        var result = await handle.GetResultAsync<string[]>();
+
+        Assert.Equal(2, _lookups);
+        Assert.Contains("text:Both ship Monday.", result[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(ToolApprovalRequestContent), result[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_ApprovalGatesOff_ReturnsTheFrameworksApprovalRequestsToTheCaller()
+    {
+        var agent = Model().AsBuilder().UseDurably().Build()
+            .AsAIAgent(instructions: "x", tools: [new ApprovalRequiredAIFunction(LookupTool())])
+            .AsBuilder().UseDurably(new DurableAgentOptions { ApprovalGates = false }).Build();
+        var runtime = await _runs.StartAsync(r => r.Register<string, int>("agent", async (ctx, question) =>
+            (await agent.RunAsync(question)).Messages.SelectMany(m => m.Contents).OfType<ToolApprovalRequestContent>().Count()));
+
+        var requests = await (await runtime.Client.StartAsync("agent", "Where is order 7?", new StartRunOptions { RunId = new RunId("off") })).GetResultAsync<int>();
+
+        Assert.Equal(1, requests);
+        Assert.Equal(0, _lookups);
+    }
+
+    [Fact]
     public async Task ApprovalRequiredTool_Rejected_DoesNotRunAndTheModelIsToldWhoRejectedItAndWhy()
     {
         var model = Model();
