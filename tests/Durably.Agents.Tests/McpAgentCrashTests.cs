@@ -66,6 +66,25 @@ public sealed class McpAgentCrashTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_KilledInsideADestructiveMcpCall_WaitsForAPersonAndDurablyResolveDoneCompletesItWithoutResending()
+    {
+        // send_email (step 5) is annotated destructive and not idempotent: in doubt after the crash, a person decides.
+        var db = Db("doubt");
+        await AgentHost.CrashAsync(db, "doubt", Log, "--kill-after-call", "3");
+        await using (var waiting = AgentHost.Start(db, "doubt", Log))
+        {
+            Assert.Contains("in-doubt: step 5 'tool:send_email'", await waiting.WaitForLineAsync("suspended ", TimeSpan.FromSeconds(90)), StringComparison.Ordinal);
+        }
+
+        var resolved = await Processes.DurablyAsync("resolve", "doubt", "5", "--done", "\"email to ana@example.com sent (checked in the outbox)\"", "--store", db, "--as", "ana");
+        Assert.True(resolved.ExitCode == 0, resolved.ToString());
+        var resumed = await AgentHost.CompleteAsync(db, "doubt", Log);
+
+        Assert.Contains("email to ana@example.com sent (checked in the outbox)", (string)resumed["text"]!, StringComparison.Ordinal);
+        AssertEachCallExecutedOnce("doubt", duplicates: 0);
+    }
+
+    [Fact]
     public async Task RunStreamingAsync_KilledAfterTheSecondModelTurn_ResumesWithTheSameTextAndNoMcpCallExecutedTwice()
     {
         var reference = (string)(await AgentHost.CompleteAsync(Db("stream-reference"), "stream-reference", Log, "--stream"))["text"]!;
