@@ -21,13 +21,14 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<string, WorkflowDefinition> _workflows = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, string> _workflowClasses = new();
     private readonly ConcurrentDictionary<RunId, RunExecution?> _active = new();
-    private readonly ConcurrentDictionary<RunId, TaskCompletionSource> _finishWaiters = new();
+    private readonly ConcurrentDictionary<RunId, TaskCompletionSource<RunFinish?>> _finishWaiters = new();
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
     private readonly SemaphoreSlim _poke = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _wakeGate = new();
-    private readonly List<RunObserver> _observers = [];
+    private readonly Lock _observersGate = new();
+    private RunObserver[] _observers = [];
     private readonly List<Task> _executions = [];
     private DateTimeOffset? _nextWake;
     private Task? _loop;
@@ -76,9 +77,10 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     public void AddObserver(RunObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        lock (_observers)
+        lock (_observersGate)
         {
-            _observers.Add(observer);
+            // Copy on write: telling observers (once per step) reads the array without a lock or a copy.
+            _observers = [.. _observers, observer];
         }
     }
 
@@ -161,7 +163,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         => _workflowClasses.TryGetValue(workflowClass, out var name) ? FindWorkflow(name) : null;
 
     // Completes when this runtime finishes executing the run (its client's GetResultAsync waits on it instead of polling).
-    internal Task WhenFinished(RunId runId) => _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    // Its value is how the run ended when this runtime saw it end, so the client need not read it back from the store.
+    internal Task<RunFinish?> WhenFinished(RunId runId) => _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource<RunFinish?>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     internal bool IsExecuting(RunId runId) => _active.ContainsKey(runId);
 
@@ -179,20 +182,18 @@ public sealed partial class DurableRuntime : IAsyncDisposable
 
     internal void Observe(Action<RunObserver> notify)
     {
-        RunObserver[] observers;
-        lock (_observers)
-        {
-            if (_observers.Count == 0)
-            {
-                return;
-            }
-
-            observers = [.. _observers];
-        }
-
-        foreach (var observer in observers)
+        foreach (var observer in Volatile.Read(ref _observers))
         {
             notify(observer);
+        }
+    }
+
+    // For the per-step notifications: a static lambda and its state, so a runtime without observers allocates nothing.
+    internal void Observe<TState>(Action<RunObserver, TState> notify, TState state)
+    {
+        foreach (var observer in Volatile.Read(ref _observers))
+        {
+            notify(observer, state);
         }
     }
 
@@ -224,11 +225,11 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     // Makes the worker loop look for runnable runs now, for a caller that moved a fake clock past a wake time.
     internal void Wake() => _poke.Release();
 
-    internal void NotifyFinished(RunId runId)
+    internal void NotifyFinished(RunId runId, RunFinish? finish)
     {
         if (_finishWaiters.TryRemove(runId, out var waiter))
         {
-            waiter.TrySetResult();
+            waiter.TrySetResult(finish);
         }
     }
 

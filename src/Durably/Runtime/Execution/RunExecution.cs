@@ -25,6 +25,9 @@ internal sealed class RunExecution
 
     public RunId RunId => _run.RunId;
 
+    // How the run ended, once this activation finished it (its end is durable by then).
+    public RunFinish? Finish { get; private set; }
+
     // Renewed by the runtime while the activation runs.
     public RunLease Lease
     {
@@ -192,7 +195,10 @@ internal sealed class RunExecution
     }
 
     private void Finished(RunStatus status, Payload? result, ErrorInfo? error)
-        => _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
+    {
+        Finish = new RunFinish(status, result);
+        _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
+    }
 
     private static int StableSeed(string text)
     {
