@@ -35,6 +35,20 @@ public sealed class DurableAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_ToolOptionsGiven_JournalsThePlainToolWithThem()
+    {
+        var agent = Model().AsBuilder().UseDurably().Build()
+            .AsAIAgent(instructions: "x", tools: [LookupTool()])
+            .AsDurable(new DurableAgentOptions { ToolOptions = f => new DurableToolOptions { StepName = "look up " + f.Name, Kind = StepKind.Compute } });
+        var runtime = await _runs.StartAsync(r => r.Register<string, string>("agent", async (ctx, question) => (await agent.RunAsync(question)).Text));
+
+        await (await runtime.Client.StartAsync("agent", "Where is order 7?", new StartRunOptions { RunId = new RunId("options") })).GetResultAsync<string>();
+
+        var tool = Assert.Single((await _runs.Store.ReadAsync(new RunId("options"))).OfType<StepStarted>(), s => s.Step == 2);
+        Assert.Equal((StepKind.Compute, "look up lookup_order"), (tool.Kind, tool.Name));
+    }
+
+    [Fact]
     public async Task RunAsync_ResumedByANewRuntime_RebuildsTheSessionFromTheJournalWithoutCallingTheModelOrTheTool()
     {
         var first = Model();
