@@ -129,19 +129,27 @@ public sealed partial class SqliteJournalStore
         {
             long runKey, nextSequence;
             object link;
-            using (var find = connection.CreateCommand())
+            var find = _readers.Statement(connection, $"SELECT id, next_seq, last_entry, {StoredRunId} FROM runs WHERE run_id = ?1");
+            find.BindText(1, runId.Value);
+            try
             {
-                find.CommandText = $"SELECT id, next_seq, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id";
-                find.Parameters.AddWithValue("$run_id", runId.Value);
-                using var run = find.ExecuteReader();
-                (runKey, nextSequence, link) = run.Read() ? (run.GetInt64(0), run.GetInt64(1), run.GetValue(2)) : throw new RunNotFoundException(runId);
-                CheckFound(runId, run.GetString(3));
+                if (!find.Step())
+                {
+                    throw new RunNotFoundException(runId);
+                }
+
+                (runKey, nextSequence, link) = (find.GetInt64(0), find.GetInt64(1), find.IsNull(2) ? DBNull.Value : find.GetInt64(2));
+                CheckFound(runId, find.GetBytes(3));
+            }
+            finally
+            {
+                find.Reset();
             }
 
             // Follow the links from the last entry back to fromSequence; every step must be this run's previous entry.
             // One prepared statement stepped once per entry, through SQLitePCL: a replay reads thousands of entries.
             var entries = new List<JournalEntry>((int)Math.Clamp(nextSequence - fromSequence, 0, 1024));
-            using var lookup = new NativeStatement(connection, "SELECT run, seq, prev, data, crc FROM entries WHERE id = ?1");
+            var lookup = _readers.Statement(connection, "SELECT run, seq, prev, data, crc FROM entries WHERE id = ?1");
             for (var seq = nextSequence - 1; seq >= fromSequence; seq--)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -242,7 +250,7 @@ public sealed partial class SqliteJournalStore
             }
             else
             {
-                connection.Dispose();
+                _readers.Discard(connection);
             }
         }
     }
