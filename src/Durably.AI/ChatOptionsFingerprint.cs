@@ -120,7 +120,7 @@ internal static class ChatOptionsFingerprint
     {
         if (value is not null)
         {
-            summary[name] = JsonValue.Create(value);
+            summary[name] = value;
         }
     }
 
