@@ -10,6 +10,8 @@ namespace Durably.AI;
 /// the runtime executes and of every model step it replays from the journal instead (the usage is recorded with each
 /// step's outcome by <see cref="StepContext.ReportUsage"/>, which <see cref="DurableChatClient"/> calls).
 /// <see cref="GetReportAsync"/> adds what the run's journal records over all processes that executed it.</para>
+/// <para>Tokens are counted per model id (<see cref="TokenUsage.Model"/>) and priced at that model's prices (<see cref="TokenPrices.Models"/>);
+/// <see cref="RunCostReport.ByModel"/> gives the breakdown. A fork's cache hits count as replayed (saved), not spent.</para>
 /// <para>Thread-safe. Only <see cref="StepKind.Model"/> steps are counted.</para>
 /// </remarks>
 public sealed class TokenAccounting : RunObserver

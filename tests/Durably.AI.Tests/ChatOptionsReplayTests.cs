@@ -16,7 +16,7 @@ public sealed class ChatOptionsReplayTests
         => AIFunctionFactory.Create((string query) => "results for " + query, "search", description).AsDurable(new DurableToolOptions { Idempotent = true });
 
     // Runs "ask" once with the first options, crashes after its model step, and recovers it with the second options.
-    private static async Task<(RunRecord Run, ScriptedChatClient Model)> ReplayWithAsync(ChatOptions first, ChatOptions second, DurableChatClientOptions? clientOptions = null)
+    private static async Task<(RunRecord Run, ScriptedChatClient Model, IReadOnlyList<JournalEntry> Journal)> ReplayWithAsync(ChatOptions first, ChatOptions second, DurableChatClientOptions? clientOptions = null)
     {
         await using var harness = new RuntimeHarness();
         var model = new ScriptedChatClient(_ => ScriptedChatClient.Reply("ok"));
@@ -37,13 +37,13 @@ public sealed class ChatOptionsReplayTests
         options = second;
         await harness.StartAsync(Register);
         var run = await harness.WaitForStatusAsync(Id, s => s is RunStatus.Failed or RunStatus.Completed);
-        return (run, model);
+        return (run, model, await harness.Store.ReadAsync(Id));
     }
 
     [Fact]
     public async Task Replay_ModelIdChanged_FailsWithNonDeterminismNamingTheModels()
     {
-        var (run, model) = await ReplayWithAsync(new ChatOptions { ModelId = "gpt-4o", Temperature = 0.2f }, new ChatOptions { ModelId = "gpt-4o-mini", Temperature = 0.2f });
+        var (run, model, journal) = await ReplayWithAsync(new ChatOptions { ModelId = "gpt-4o", Temperature = 0.2f }, new ChatOptions { ModelId = "gpt-4o-mini", Temperature = 0.2f });
 
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("not deterministic at step 1", run.StatusDetail, StringComparison.Ordinal);
@@ -51,12 +51,14 @@ public sealed class ChatOptionsReplayTests
         Assert.Contains("the same step with chat options model 'gpt-4o-mini'", run.StatusDetail, StringComparison.Ordinal);
         Assert.DoesNotContain("temperature", run.StatusDetail, StringComparison.Ordinal);
         Assert.Equal(1, model.CallCount);
+        // As for any non-determinism, the journal is left as it was, so fixed code can resume the run.
+        Assert.DoesNotContain(journal, e => e is RunFailed);
     }
 
     [Fact]
     public async Task Replay_ToolAddedAndTemperatureChanged_NamesBoth()
     {
-        var (run, _) = await ReplayWithAsync(
+        var (run, _, _) = await ReplayWithAsync(
             new ChatOptions { Tools = [Search()], Temperature = 0.2f },
             new ChatOptions { Tools = [Search(), AIFunctionFactory.Create(() => "sent", "send_email").AsDurable()], Temperature = 0.7f });
 
@@ -68,7 +70,7 @@ public sealed class ChatOptionsReplayTests
     [Fact]
     public async Task Replay_ToolSchemaChanged_NamesTheTool()
     {
-        var (run, _) = await ReplayWithAsync(
+        var (run, _, _) = await ReplayWithAsync(
             new ChatOptions { Tools = [Search()] },
             new ChatOptions { Tools = [AIFunctionFactory.Create((string query, int limit) => "results", "search", "Searches the web.").AsDurable()] });
 
@@ -80,7 +82,7 @@ public sealed class ChatOptionsReplayTests
     public async Task Replay_SameOptionsWithPerCallValuesChanged_Replays()
     {
         // The conversation id is per call (a service-side thread); it does not change the question.
-        var (run, model) = await ReplayWithAsync(
+        var (run, model, _) = await ReplayWithAsync(
             new ChatOptions { ModelId = "gpt-4o", Tools = [Search()], ConversationId = "thread-1", StopSequences = ["END"] },
             new ChatOptions { ModelId = "gpt-4o", Tools = [Search()], ConversationId = "thread-2", StopSequences = ["END"] });
 
@@ -91,7 +93,7 @@ public sealed class ChatOptionsReplayTests
     [Fact]
     public async Task Replay_OptionsChangedWithVerifyOptionsOff_Replays()
     {
-        var (run, model) = await ReplayWithAsync(
+        var (run, model, _) = await ReplayWithAsync(
             new ChatOptions { ModelId = "gpt-4o" },
             new ChatOptions { ModelId = "gpt-4o-mini" },
             new DurableChatClientOptions { VerifyOptions = false });
