@@ -1,4 +1,6 @@
+using System.Text;
 using Durably.Journal;
+using Durably.Storage;
 using Durably.Testing;
 using Durably.Tests.Runtime;
 using Microsoft.Extensions.AI;
@@ -98,6 +100,26 @@ public sealed class ForkReuseTests
         Assert.Equal(6, model.CallCount);
         Assert.Empty(report.CacheHits!);
         Assert.All(model.Calls.Skip(3), c => Assert.Equal("gpt-4o-mini", c.Options!.ModelId));
+    }
+
+    [Fact]
+    public async Task Fork_SourceJournaledBeforeOptionsWereRecorded_IsNeverACacheHit()
+    {
+        // The golden version-1 journal records no chat options, so a fork cannot know the requests were the same.
+        var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Golden", "model-journal-v1.jsonl"));
+        var entries = lines.Select(l => JournalSerializer.Deserialize(Encoding.UTF8.GetBytes(l))).ToList();
+        await using var harness = new RuntimeHarness();
+        var source = new RunId("golden-ai-run");
+        await harness.Store.AppendAsync([new RunAppend(source, 0, entries) { Status = RunStatus.Running }]);
+        var model = new ScriptedChatClient(_ => ScriptedChatClient.Reply("fresh answer"));
+        var weather = GoldenModelJournalTests.Weather(_ => throw new InvalidOperationException("not asked for"));
+        var runtime = await harness.StartAsync(r => GoldenModelJournalTests.Register(r, GoldenModelJournalTests.Pipeline(model), weather));
+
+        var fork = await runtime.Client.ForkAsync(new ForkRequest(source, 0) { ReuseModelOutputs = true });
+
+        Assert.Equal("fresh answer | fresh answer", await fork.GetResultAsync<string>(RuntimeHarness.Timeout));
+        Assert.Equal(2, model.CallCount);
+        Assert.DoesNotContain((await harness.Store.ReadAsync(fork.RunId)).OfType<StepCompleted>(), c => c.IsForkCacheHit);
     }
 
     [Fact]
