@@ -121,3 +121,28 @@ public sealed class JournalSerializerFastPathTests
         }
     }
 }
+
+// A scalar payload is read as its token's text without a JSON document: the bytes must be those the document gives.
+public sealed class PayloadScalarReadTests
+{
+    [Theory]
+    [InlineData("2")]
+    [InlineData("-12.5e+3")]
+    [InlineData("true")]
+    [InlineData("false")]
+    [InlineData("\"plain\"")]
+    [InlineData("\"esc\\u00e9\\n\\\"q\\\" \\ud83d\\ude00\"")]
+    [InlineData("\"\"")]
+    [InlineData("\"na\u00efve \u65e5\u672c\"")]
+    [InlineData("{\"a\":[1,2]}")]
+    [InlineData("[\"x\",null]")]
+    public void Deserialize_ResultPayload_KeepsTheExactJsonText(string json)
+    {
+        var entry = System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"step.completed\",\"v\":1,\"seq\":2,\"at\":0,\"step\":1,\"res\":{json},\"att\":1}}");
+
+        var read = (StepCompleted)JournalSerializer.Deserialize(entry);
+
+        Assert.Equal(json, read.Result!.ToJsonString());
+        Assert.Equal(entry, JournalSerializer.Serialize(read));
+    }
+}
