@@ -247,6 +247,10 @@ public sealed class DurableClient
                 Sequence = 0,
                 Timestamp = Options.TimeProvider.GetUtcNow(),
                 Fork = new ForkInfo(request.Source, request.AtStep) { ReuseModelOutputs = request.ReuseModelOutputs, DryRun = request.DryRun },
+
+                // A fork of a child run is nobody's child: its outcome must not reach the source's parent.
+                ParentRunId = null,
+                ParentStep = null,
             },
         };
         foreach (var entry in entries.Skip(1))

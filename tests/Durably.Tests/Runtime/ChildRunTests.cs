@@ -255,8 +255,10 @@ public sealed class ChildRunTests
         Assert.Equal(RunStatus.Cancelled, (await harness.Store.GetRunAsync(child))!.Status);
     }
 
-    [Fact]
-    public async Task CancelAsync_Parent_CancelsItsChildrenAndTheirChildren()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CancelAsync_Parent_CancelsItsChildrenAndTheirChildren(bool fromAnotherClient)
     {
         await using var harness = new RuntimeHarness();
         var bodies = new Bodies();
@@ -278,7 +280,9 @@ public sealed class ChildRunTests
         await harness.WaitForDetailAsync(sibling, "'finish'");
         await harness.WaitForStatusAsync(Parent, s => s == RunStatus.Suspended);
 
-        await runtime.Client.CancelAsync(new CancelRequest(Parent) { Reason = "budget spent" });
+        // A client of its own is what another process (the CLI, a web app) has: it only writes to the store.
+        var client = fromAnotherClient ? new DurableClient(harness.Store) : runtime.Client;
+        await client.CancelAsync(new CancelRequest(Parent) { Reason = "budget spent" });
 
         foreach (var run in new[] { Parent, middle, grandchild, sibling })
         {
@@ -410,6 +414,39 @@ public sealed class ChildRunTests
         var ex = await Assert.ThrowsAsync<RunFailedException>(async () => await (await runtime.Client.StartAsync("lead", "wal", new StartRunOptions { RunId = Parent })).GetResultAsync<string>(RuntimeHarness.Timeout));
 
         Assert.Contains("is not that step's child", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ForkAsync_ParentWhoseChildRuns_StartsChildrenOfItsOwnAndAForkOfTheChildReportsToNobody()
+    {
+        await using var harness = new RuntimeHarness();
+        var bodies = new Bodies();
+        var runtime = await harness.StartAsync(r =>
+        {
+            RegisterResearch(r, bodies);
+            r.Register<string, string>("lead", async (ctx, topic) => await ctx.RunChildAsync<string, string>("research", topic));
+        });
+        await runtime.Client.StartAsync("lead", "wait", new StartRunOptions { RunId = Parent });
+        var child = RunId.ForChild(Parent, 1);
+        await harness.WaitForDetailAsync(child, "'finish'");
+        await harness.WaitForStatusAsync(Parent, s => s == RunStatus.Suspended);
+
+        // The fork copies the parent's open child step; it starts a child of its own instead of waiting for the source's.
+        var fork = await runtime.Client.ForkAsync(new ForkRequest(Parent, 1) { NewRunId = new RunId("lead-fork") });
+        var forkChild = RunId.ForChild(fork.RunId, 1);
+        await harness.WaitForDetailAsync(forkChild, "'finish'");
+        var childFork = await runtime.Client.ForkAsync(new ForkRequest(child, 1) { NewRunId = new RunId("child-fork") });
+        await harness.WaitForDetailAsync(childFork.RunId, "'finish'");
+        await runtime.Client.SignalAsync(childFork.RunId, "finish", "from the child's fork");
+        Assert.Equal("notes on wait + from the child's fork", await childFork.GetResultAsync<string>(RuntimeHarness.Timeout));
+        await runtime.Client.SignalAsync(forkChild, "finish", "for the fork");
+        await runtime.Client.SignalAsync(child, "finish", "for the source");
+
+        Assert.Equal("notes on wait + for the fork", await fork.GetResultAsync<string>(RuntimeHarness.Timeout));
+        Assert.Equal("notes on wait + for the source", await runtime.Client.GetResultAsync<string>(Parent, RuntimeHarness.Timeout));
+        Assert.Null(((RunStarted)(await harness.Store.ReadAsync(childFork.RunId))[0]).ParentRunId);
+        Assert.Equal(forkChild, (await harness.Store.ReadAsync(fork.RunId)).OfType<StepStarted>().Last().ChildRunId);
+        Assert.Equal((1, 1), (bodies[child], bodies[forkChild]));
     }
 
     [Fact]

@@ -143,6 +143,13 @@ internal sealed class RunExecution
             return await _run.Inbox.HasNewSignalsAsync(CancellationToken.None).ConfigureAwait(false) ? ExecutionOutcome.SuspendedWithNewSignals : ExecutionOutcome.Suspended;
         }
 
+        if (cancellation.CancelRequested)
+        {
+            // The run's children stop with it (and theirs with them), before its compensations run; also when the workflow
+            // caught the cancellation and returned.
+            await Children.CancelChildrenAsync(_run.Inbox.CancelReason(_run.Codec) ?? "cancelled").ConfigureAwait(false);
+        }
+
         if (error is null)
         {
             await Children.ReportToParentAsync(RunStatus.Completed, result, null).ConfigureAwait(false);
@@ -153,12 +160,6 @@ internal sealed class RunExecution
 
         var cancelled = cancellation.CancelRequested && error is OperationCanceledException;
         var info = ErrorInfo.FromException(error);
-        if (cancelled)
-        {
-            // The run's children stop with it (and theirs with them), before its compensations run.
-            await Children.CancelChildrenAsync(_run.Inbox.CancelReason(_run.Codec) ?? "cancelled").ConfigureAwait(false);
-        }
-
         bool compensated;
         try
         {
