@@ -31,10 +31,15 @@ public sealed class PostgresChildRunTests(ITestOutputHelper output) : IAsyncLife
         var children = Enumerable.Range(1, Topics.Length).Select(step => RunId.ForChild(parent, step)).ToList();
 
         await client.StartAsync(ChildWorkflows.Lead, Topics, new StartRunOptions { RunId = parent });
-        await WaitUntilAsync(() => Task.FromResult(Lines().Count(l => l.StartsWith("fetch ", StringComparison.Ordinal)) == Topics.Length), TimeSpan.FromSeconds(60), "every sub-agent fetched");
+        // Every sub-agent waits at the gate inside its second effect: the first one's outcome is durable.
+        foreach (var child in children)
+        {
+            await first.WaitForLineAsync(l => l == $"at-gate {child}:2", TimeSpan.FromSeconds(60));
+        }
+
         await StartWorkerAsync("w-2");
 
-        // w-1 started the parent and its children, and runs the children now: every one waits at the gate inside 'write'.
+        // w-1 started the parent and its children, and runs the children now.
         var held = await HeldAsync("w-1");
         Assert.All(children, c => Assert.Contains(c, held));
         await WaitUntilAsync(async () => (await store.GetRunAsync(parent))!.Status == RunStatus.Suspended, TimeSpan.FromSeconds(30), "the parent is unloaded");

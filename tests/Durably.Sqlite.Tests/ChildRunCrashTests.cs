@@ -29,8 +29,13 @@ public sealed class ChildRunCrashTests(ITestOutputHelper output) : IDisposable
             try
             {
                 await first.WaitForLineAsync("started ", timeout.Token);
-                // Every sub-agent has done its first effect and waits at the gate inside its second.
-                await WaitUntilAsync(() => Ledger(ledger).Count(l => l.StartsWith("fetch ", StringComparison.Ordinal)) == Topics.Length, timeout.Token);
+                // Every sub-agent waits at the gate inside its second effect: the first one's outcome is durable.
+                for (var waiting = 0; waiting < Topics.Length; waiting++)
+                {
+                    await first.WaitForLineAsync("at-gate ", timeout.Token);
+                }
+
+                Assert.Equal(Topics.Length, Ledger(ledger).Count(l => l.StartsWith("fetch ", StringComparison.Ordinal)));
                 first.Kill(); // SIGKILL
                 await first.WaitForExitAsync(timeout.Token);
             }
@@ -108,14 +113,6 @@ public sealed class ChildRunCrashTests(ITestOutputHelper output) : IDisposable
             {
                 Thread.Sleep(5);
             }
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(20, cancellationToken);
         }
     }
 

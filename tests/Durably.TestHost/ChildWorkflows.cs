@@ -6,8 +6,8 @@ namespace Durably.TestHost;
 /// <remarks>
 /// <para><c>lead</c> starts one <c>sub-agent</c> child per topic, all at once, then publishes. A sub-agent's effect <c>fetch</c>
 /// appends <c>fetch KEY WORKER</c> to the ledger file; its effect <c>write</c> waits until the file <c>LEDGER.go</c> exists,
-/// then appends <c>write KEY WORKER</c>. <c>publish</c> appends <c>publish KEY WORKER</c>. A test kills the host while every
-/// sub-agent waits at the gate, so the ledger tells which bodies ran how often, and on which worker.</para>
+/// then appends <c>write KEY WORKER</c>; it prints <c>at-gate KEY</c> to standard output as it begins to wait. <c>publish</c> appends <c>publish KEY WORKER</c>. A test kills the host while every
+/// sub-agent waits at the gate (it has printed <c>at-gate</c>), so the ledger tells which bodies ran how often, and on which worker.</para>
 /// <para>Appends take an exclusive lock on the file, so several processes can share one ledger.</para>
 /// </remarks>
 public static class ChildWorkflows
@@ -31,6 +31,9 @@ public static class ChildWorkflows
             }, StepOptions.IdempotentEffect);
             return await ctx.StepAsync("write", async step =>
             {
+                // The effect's intent is durable here, and so is everything before it: fetch's outcome.
+                Console.WriteLine($"at-gate {step.IdempotencyKey}");
+                Console.Out.Flush();
                 while (!File.Exists(ledger + ".go"))
                 {
                     await Task.Delay(20, step.CancellationToken);

@@ -54,7 +54,8 @@ internal sealed class ChildRunner(Activation run)
         {
             return await RecordAsync<TResult>(info, childId, report, intentAt).ConfigureAwait(false);
         }
-        else if (await ExistsAsync(childId).ConfigureAwait(false) is false && !await run.Inbox.HasNewSignalsAsync(CancellationToken.None).ConfigureAwait(false))
+        else if (await StoreAsync(() => Runtime.Store.GetRunAsync(childId)).ConfigureAwait(false) is null
+                 && !await StoreAsync(() => run.Inbox.HasNewSignalsAsync(CancellationToken.None)).ConfigureAwait(false))
         {
             // The parent stopped between its intent and the child's start. (A child that reported since this activation read
             // its inbox may be purged already: then the run suspends, and its next activation reads the report.)
@@ -109,26 +110,16 @@ internal sealed class ChildRunner(Activation run)
             .Where(s => s.Kind == StepKind.Child && !s.HasOutcome && s.Intent?.ChildRunId == RunId.ForChild(run.RunId, s.Step))
             .Select(s => KeyValuePair.Create(s.Step, RunId.ForChild(run.RunId, s.Step)));
 
-    private async Task StartAsync(WorkflowDefinition child, RunId childId, Payload? input, int step)
-    {
-        try
-        {
-            await Runtime.Client.StartChildAsync(childId, child, input, run.RunId, step).ConfigureAwait(false);
-        }
-        catch (JournalStoreException)
-        {
-            // The intent is durable and the child may not be: stop here, as after a failed journal write, so that the run is
-            // tried again (and starts the child then) when its lease expires, instead of failing.
-            run.Cancellation.Abort();
-            throw;
-        }
-    }
+    private Task StartAsync(WorkflowDefinition child, RunId childId, Payload? input, int step)
+        => StoreAsync(() => Runtime.Client.StartChildAsync(childId, child, input, run.RunId, step));
 
-    private async Task<bool> ExistsAsync(RunId childId)
+    // A store failure while the intent is durable and the child may not be stops the activation, as a failed journal write
+    // does, so that the run is tried again (and starts or finds the child then) when its lease expires, instead of failing.
+    private async Task<T> StoreAsync<T>(Func<Task<T>> call)
     {
         try
         {
-            return await Runtime.Store.GetRunAsync(childId).ConfigureAwait(false) is not null;
+            return await call().ConfigureAwait(false);
         }
         catch (JournalStoreException)
         {
