@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Durably.Sqlite;
+using Microsoft.Playwright;
 
 namespace Durably.Cli.Tests;
 
@@ -76,6 +77,37 @@ public sealed class ChildRunCommandTests : IDisposable
         Assert.Equal("lead-1:c1", parent.RootElement.GetProperty("children")[0].GetString());
         Assert.Equal(("waiting", "lead-1:c1"), (parent.RootElement.GetProperty("steps")[0].GetProperty("state").GetString(), parent.RootElement.GetProperty("steps")[0].GetProperty("childRunId").GetString()));
         Assert.Equal(("lead-1", 1), (child.RootElement.GetProperty("parentRunId").GetString(), child.RootElement.GetProperty("parentStep").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Dashboard_InTheBrowser_LinksChildToParentAndParentToChild()
+    {
+        var store = await CreateAsync(finish: false);
+        await using var server = await Dashboard.StartAsync(_folder, store);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("DURABLY_CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 820 } });
+        page.SetDefaultTimeout(20_000);
+
+        await page.GotoAsync(server.Url.ToString());
+        var childRow = page.Locator("#runs tr[data-run='lead-1:c1']");
+        Assert.Contains("child of lead-1", await childRow.InnerTextAsync(), StringComparison.Ordinal);
+        await childRow.Locator(".parent a").ClickAsync();
+
+        await page.Locator("h1 code", new PageLocatorOptions { HasTextString = "lead-1" }).WaitForAsync();
+        var step = page.Locator("#steps tr[data-step='1']");
+        Assert.Contains("Waits for child run lead-1:c1", await step.InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard-child-runs.png"), FullPage = true });
+        await step.Locator(".child a").ClickAsync();
+
+        await page.Locator("h1 code", new PageLocatorOptions { HasTextString = "lead-1:c1" }).WaitForAsync();
+        Assert.Contains("Child run of lead-1 (its step 1)", await page.Locator("p.parent").InnerTextAsync(), StringComparison.Ordinal);
+        await page.Locator(".approval[data-run='lead-1:c1'][data-gate='publish']").WaitForAsync();
     }
 
     public void Dispose() => _folder.Dispose();

@@ -195,7 +195,6 @@ async function showRun(runId) {
     ["Input", t.input === undefined ? "-" : clip(json(t.input).replace(/\s+/g, " "), 60)],
   ];
   if (t.fork) meta.push(["Forked from", t.fork.source + " at step " + t.fork.at]);
-  if (t.children && t.children.length) meta.push(["Child runs", String(t.children.length)]);
 
   show(
     h("div", { class: "crumb" }, h("a", { href: "#/" }, "← Runs")),
