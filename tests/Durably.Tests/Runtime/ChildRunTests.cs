@@ -178,6 +178,78 @@ public sealed class ChildRunTests
     }
 
     [Fact]
+    public async Task RunChildAsync_ChildCrashesAfterReportingBeforeItsEnd_RecoveryReportsAgainAndTheParentKeepsOneOutcome()
+    {
+        await using var harness = new RuntimeHarness();
+        var bodies = new Bodies();
+        void Register(DurableRuntime r)
+        {
+            RegisterResearch(r, bodies);
+            r.Register<string, string>("lead", async (ctx, topic) =>
+            {
+                var notes = await ctx.RunChildAsync<string, string>("research", topic);
+                return notes + " / " + await ctx.WaitForSignalAsync<string>("verdict");
+            });
+        }
+
+        var child = RunId.ForChild(Parent, 1);
+        harness.Store.CrashWhen(append => append.RunId == child && append.Entries.Any(e => e is RunCompleted));
+        var first = await harness.StartAsync(Register);
+        await first.Client.StartAsync("lead", "wal", new StartRunOptions { RunId = Parent });
+        while (!harness.Store.Crashed)
+        {
+            await Task.Delay(10);
+        }
+
+        await first.StopAsync();
+        harness.Store.Revive();
+        Assert.Single(await harness.Store.ReadSignalsAsync(Parent));
+        Assert.False((await harness.Store.GetRunAsync(child))!.Status.IsFinished());
+
+        var second = await harness.StartAsync(Register);
+        await harness.WaitForStatusAsync(child, s => s == RunStatus.Completed);
+        await harness.WaitForDetailAsync(Parent, "'verdict'");
+        await second.Client.SignalAsync(Parent, "verdict", "ok");
+
+        Assert.Equal("notes on wal / ok", await second.Client.GetResultAsync<string>(Parent, RuntimeHarness.Timeout));
+        Assert.Equal(2, (await harness.Store.ReadSignalsAsync(Parent)).Count(s => s.Name == "$child:1"));
+        Assert.Single((await harness.Store.ReadAsync(Parent)).OfType<StepCompleted>(), c => c.Step == 1);
+        Assert.DoesNotContain((await second.Client.GetTimelineAsync(Parent)).PendingSignals, s => s.Name.StartsWith('$'));
+        Assert.Equal(1, bodies[child]);
+    }
+
+    [Fact]
+    public async Task CancelAsync_ParentThatCatchesTheCancellationAndReturns_StillCancelsItsChild()
+    {
+        await using var harness = new RuntimeHarness();
+        var bodies = new Bodies();
+        var runtime = await harness.StartAsync(r =>
+        {
+            RegisterResearch(r, bodies);
+            r.Register<string, string>("lead", async (ctx, topic) =>
+            {
+                try
+                {
+                    return await ctx.RunChildAsync<string, string>("research", topic);
+                }
+                catch (OperationCanceledException)
+                {
+                    return "gave up";
+                }
+            });
+        });
+        await runtime.Client.StartAsync("lead", "wait", new StartRunOptions { RunId = Parent });
+        var child = RunId.ForChild(Parent, 1);
+        await harness.WaitForDetailAsync(child, "'finish'");
+        await harness.WaitForStatusAsync(Parent, s => s == RunStatus.Suspended);
+
+        await runtime.Client.CancelAsync(Parent);
+
+        Assert.Equal("gave up", await runtime.Client.GetResultAsync<string>(Parent, RuntimeHarness.Timeout));
+        Assert.Equal(RunStatus.Cancelled, (await harness.WaitForStatusAsync(child, s => s.IsFinished())).Status);
+    }
+
+    [Fact]
     public async Task RunChildAsync_ChildFails_ParentGetsChildRunFailedExceptionNowAndOnReplay()
     {
         await using var harness = new RuntimeHarness();
