@@ -54,6 +54,27 @@ public sealed class JournalSerializerTests
         var entry = new StepCompleted { Sequence = 12, Timestamp = DateTimeOffset.UnixEpoch.AddYears(57), Step = 6, Result = Payload.FromJson("6"), DurationMs = 0.01 };
         Assert.True(JournalSerializer.Serialize(entry).Length < 100, Encoding.UTF8.GetString(JournalSerializer.Serialize(entry)));
     }
+
+    [Fact]
+    public void Serialize_ChildRunLinks_WriteTheDocumentedFieldsAndRoundTrip()
+    {
+        var parent = new RunId("lead-1");
+        var child = RunId.ForChild(parent, 2);
+        JournalEntry[] entries =
+        [
+            new RunStarted { Workflow = "sub-agent", ParentRunId = parent, ParentStep = 2 },
+            new StepStarted { Sequence = 1, Step = 2, Kind = StepKind.Child, Name = "sub-agent", ChildRunId = child },
+            new StepFailed { Sequence = 2, Step = 2, Error = new ErrorInfo("System.OperationCanceledException", "off topic"), ChildStatus = Durably.Storage.RunStatus.Cancelled },
+        ];
+
+        var json = entries.Select(e => Encoding.UTF8.GetString(JournalSerializer.Serialize(e))).ToList();
+
+        Assert.Contains("\"parent\":\"lead-1\",\"pstep\":2", json[0], StringComparison.Ordinal);
+        Assert.Contains("\"kind\":\"child\"", json[1], StringComparison.Ordinal);
+        Assert.Contains("\"child\":\"lead-1:c2\"", json[1], StringComparison.Ordinal);
+        Assert.Contains("\"child\":\"cancelled\"", json[2], StringComparison.Ordinal);
+        Assert.Equal(entries, json.Select(j => JournalSerializer.Deserialize(Encoding.UTF8.GetBytes(j))));
+    }
 }
 
 // Serialize writes the discriminator itself and each entry with its own contract (no polymorphic serializer stack per
