@@ -110,9 +110,9 @@ public sealed class JournalSerializerFastPathTests
             .Where(l => l.Length > 0)
             .Select(l => JournalSerializer.Deserialize(System.Text.Encoding.UTF8.GetBytes(l)));
         var data = new TheoryData<string>();
-        foreach (var entry in entries.Concat(golden))
+        foreach (var encoded in entries.Concat(golden).Select(e => Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, JournalJsonContext.Default.JournalEntry))).Distinct(StringComparer.Ordinal))
         {
-            data.Add(Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry)));
+            data.Add(encoded);
         }
 
         return data;
@@ -176,9 +176,13 @@ public sealed class StepEntryReaderTests
     public static TheoryData<string> Inputs()
     {
         var data = new TheoryData<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in JournalSerializerFastPathTests.Entries())
         {
-            data.Add(row);
+            if (seen.Add(row))
+            {
+                data.Add(row);
+            }
         }
 
         string[] variants =
@@ -219,7 +223,11 @@ public sealed class StepEntryReaderTests
         ];
         foreach (var variant in variants)
         {
-            data.Add(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(variant)));
+            var encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(variant));
+            if (seen.Add(encoded))
+            {
+                data.Add(encoded);
+            }
         }
 
         return data;
