@@ -10,6 +10,9 @@ namespace Durably.Storage;
 /// is resolved by the target when it can; and a commit that may not be durable, when later ones cannot be trusted
 /// either (a failed fsync), stops the writer: that batch and every later write fail with
 /// <see cref="JournalStoreFailedException"/> until the store is disposed and opened again.</para>
+/// <para>Waiters are answered from thread-pool work items, never from the loop: a waiter's continuation runs there
+/// inline (it is not queued again), so a batch of many writes costs a few work items. A continuation that blocks holds
+/// up no other waiter for long: the batch's other work items, and if they all block a watchdog's, take the rest.</para>
 /// <para>Thread-safe: any thread may enqueue. The target is called from one loop at a time.</para>
 /// </remarks>
 /// <typeparam name="TItem">The store's item type.</typeparam>
@@ -111,6 +114,8 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     }
 
     /// <summary>Stops accepting items, commits what is queued, and waits for the loop to end.</summary>
+    /// <remarks>Every queued item is settled when this returns; the tasks of the last batch complete on the thread pool,
+    /// possibly just after (this does not wait for them: one of their continuations may be the caller).</remarks>
     public async ValueTask DisposeAsync()
     {
         bool wake;
