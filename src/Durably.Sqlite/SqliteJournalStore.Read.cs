@@ -231,9 +231,12 @@ public sealed partial class SqliteJournalStore
     {
         var connection = _readers.Rent();
         var reusable = true;
+        var begun = false;
         try
         {
-            using var transaction = connection.BeginTransaction(deferred: true);
+            // BEGIN and ROLLBACK as the connection's kept statements (an ADO.NET transaction parses both each time).
+            _readers.Statement(connection, "BEGIN").Execute();
+            begun = true;
             return read(connection);
         }
         catch (SqliteException ex)
@@ -248,7 +251,20 @@ public sealed partial class SqliteJournalStore
         }
         finally
         {
-            // After the transaction's rollback; the pool checks that the connection is out of any transaction.
+            if (begun)
+            {
+                try
+                {
+                    _readers.Statement(connection, "ROLLBACK").Execute();
+                }
+                catch (SqliteException)
+                {
+                    // SQLite may have ended the transaction itself after an error; the connection is not reused.
+                    reusable = false;
+                }
+            }
+
+            // The pool checks that the connection is out of any transaction.
             if (reusable)
             {
                 _readers.Return(connection);
