@@ -28,17 +28,22 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Task.FromResult(ReadSql(connection =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {RunColumns}, {StoredRunId} FROM runs WHERE run_id = $run_id";
-            command.Parameters.AddWithValue("$run_id", runId.Value);
-            using var reader = command.ExecuteReader();
-            if (!reader.Read())
+            var find = _readers.Statement(connection, $"SELECT {RunColumns}, {StoredRunId} FROM runs WHERE run_id = ?1");
+            find.BindText(1, runId.Value);
+            try
             {
-                return null;
-            }
+                if (!find.Step())
+                {
+                    return null;
+                }
 
-            CheckFound(runId, reader.GetString(12));
-            return ToRecord(reader);
+                CheckFound(runId, find.GetBytes(12));
+                return ToRecord(find);
+            }
+            finally
+            {
+                find.Reset();
+            }
         }));
     }
 
@@ -341,6 +346,22 @@ public sealed partial class SqliteJournalStore
             throw new JournalCorruptedException($"The journal file '{Path}' is damaged: its index of run ids leads from run '{runId}' to the record of run '{found}'. Restore the file from a backup; 'durably journal verify' lists what else is affected.") { StoreLocation = Path };
         }
     }
+
+    // The same record from a native statement's row (the columns of RunColumns).
+    private static RunRecord ToRecord(NativeStatement row) => new()
+    {
+        RunId = RunId.TryParse(row.GetString(1), out var id) ? id : throw new InvalidCastException($"'{row.GetString(1)}' is not a valid run id"),
+        Workflow = row.GetString(2),
+        Status = row.GetInt64(3) is var status and >= 0 and <= int.MaxValue ? (RunStatus)(int)status : throw new InvalidCastException($"{status} is not a run status"),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(4)),
+        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(5)),
+        NextSequence = row.GetInt64(6),
+        WakeAt = row.GetNullableInt64(7) is { } wake ? DateTimeOffset.FromUnixTimeMilliseconds(wake) : null,
+        StatusDetail = row.IsNull(8) ? null : row.GetString(8),
+        LeaseOwner = row.IsNull(9) ? null : row.GetString(9),
+        LeaseEpoch = row.GetInt64(10),
+        LeaseExpiresAt = row.GetNullableInt64(11) is { } expires ? DateTimeOffset.FromUnixTimeMilliseconds(expires) : null,
+    };
 
     private static RunRecord ToRecord(SqliteDataReader reader) => new()
     {
