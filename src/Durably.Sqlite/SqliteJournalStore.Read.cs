@@ -352,7 +352,7 @@ public sealed partial class SqliteJournalStore
     {
         RunId = RunId.TryParse(row.GetString(1), out var id) ? id : throw new InvalidCastException($"'{row.GetString(1)}' is not a valid run id"),
         Workflow = row.GetString(2),
-        Status = row.GetInt64(3) is var status and >= 0 and <= int.MaxValue ? (RunStatus)(int)status : throw new InvalidCastException($"{status} is not a run status"),
+        Status = ToStatus(row.GetInt64(3)),
         CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(4)),
         UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(5)),
         NextSequence = row.GetInt64(6),
@@ -362,6 +362,9 @@ public sealed partial class SqliteJournalStore
         LeaseEpoch = row.GetInt64(10),
         LeaseExpiresAt = row.GetNullableInt64(11) is { } expires ? DateTimeOffset.FromUnixTimeMilliseconds(expires) : null,
     };
+
+    private static RunStatus ToStatus(long value)
+        => value is >= 0 and <= int.MaxValue ? (RunStatus)(int)value : throw new InvalidCastException($"{value} is not a run status");
 
     private static RunRecord ToRecord(SqliteDataReader reader) => new()
     {
