@@ -106,7 +106,7 @@ public sealed class DurableChatClient : DelegatingChatClient
                 Report(step, response.Usage);
                 return ledger.Record(request, Options.DeduplicateMessages, Json, response, updates: null);
             },
-            StepOptionsFor(request));
+            StepOptionsFor(request, chatOptions));
         ledger.Remember(request, record);
         return ChatJson.ToResponse(record, Json);
     }
@@ -163,7 +163,7 @@ public sealed class DurableChatClient : DelegatingChatClient
 
                 return record;
             },
-            StepOptionsFor(request));
+            StepOptionsFor(request, chatOptions));
 
         // The channel completes when the step's outcome is durable (or it failed), never before.
         _ = stepTask.ContinueWith(static (_, channel) => ((Channel<ChatResponseUpdate>)channel!).Writer.TryComplete(), live, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -223,8 +223,8 @@ public sealed class DurableChatClient : DelegatingChatClient
         }
     }
 
-    private StepOptions StepOptionsFor(PreparedRequest request)
-        => StepOptions.Model with { Arguments = request.Fingerprint, Retry = Options.Retry };
+    private StepOptions StepOptionsFor(PreparedRequest request, ChatOptions? chatOptions)
+        => StepOptions.Model with { Arguments = request.Fingerprint, Retry = Options.Retry, Telemetry = GenAITelemetry.ForChat(InnerClient, chatOptions) };
 
     private static void Report(StepContext step, UsageDetails? usage)
     {

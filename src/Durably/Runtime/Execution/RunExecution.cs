@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Durably.Journal;
@@ -12,6 +13,7 @@ namespace Durably;
 internal sealed class RunExecution
 {
     private readonly Activation _run;
+    private Activity? _span;
     private int _guidCounter;
     private Random? _random;
 
@@ -68,8 +70,10 @@ internal sealed class RunExecution
     {
         var runtime = _run.Runtime;
         _run.Cancellation.NoteCancelledBeforeStart();
-        runtime.Observe(o => o.OnRunActivated(RunId, Started.Workflow, resumed: _run.History.NextSequence > 1));
-        using var activity = DurablyTelemetry.StartRun(RunId, Started.Workflow);
+        var resumed = _run.History.NextSequence > 1;
+        runtime.Observe(o => o.OnRunActivated(RunId, Started.Workflow, resumed));
+        using var activity = DurablyTelemetry.StartRun(RunId, Started.Workflow, resumed);
+        _span = activity;
         Payload? result = null;
         Exception? error = null;
         var context = new RunContext(this);
@@ -192,7 +196,10 @@ internal sealed class RunExecution
     }
 
     private void Finished(RunStatus status, Payload? result, ErrorInfo? error)
-        => _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
+    {
+        DurablyTelemetry.RunFinished(_span, Started.Workflow, status, Started.Timestamp, _run.Time.GetUtcNow());
+        _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
+    }
 
     private static int StableSeed(string text)
     {

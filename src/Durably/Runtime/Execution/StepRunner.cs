@@ -27,9 +27,10 @@ internal sealed class StepRunner(Activation run)
 
         if (record?.Completion is { } done)
         {
-            run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage);
+            var replayed = run.Decode<T>(done.Result);
+            run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage, options.Telemetry, replayed);
             run.Compensations.Register(name, options);
-            return run.Decode<T>(done.Result);
+            return replayed;
         }
 
         if (record is not null && record.FailedForGood)
@@ -62,9 +63,10 @@ internal sealed class StepRunner(Activation run)
                 new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(run.RunId, step) : null, ArgumentHash = hash, InDoubt = inDoubt },
                 new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? "fork-cache:" : "dry-run:") + run.Fork.SourceRun },
             ]).ConfigureAwait(false);
-            run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage);
+            var reused = run.Decode<T>(cached.Result);
+            run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage, options.Telemetry, reused);
             run.Compensations.Register(name, options);
-            return run.Decode<T>(cached.Result);
+            return reused;
         }
 
         var journal = kind == StepKind.Effect || forceJournal || JournalsUpFront(kind, options);
@@ -82,7 +84,7 @@ internal sealed class StepRunner(Activation run)
             }
 
             Runtime.Observe(o => o.OnStepStarting(run.RunId, info));
-            using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false);
+            using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false, options.Telemetry);
             var stepContext = run.NewStepContext(step, name, attempt);
             var started = Stopwatch.GetTimestamp();
             T result;
@@ -93,7 +95,7 @@ internal sealed class StepRunner(Activation run)
             catch (Exception ex) when (ex is not RunSuspendedException)
             {
                 var elapsed = Stopwatch.GetElapsedTime(started);
-                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                DurablyTelemetry.StepFailed(activity, ex, options.Telemetry);
                 run.Cancellation.ThrowIfCancelled();
                 var canRetry = retry.CanRetry(ex, attempt);
                 var next = canRetry ? run.Time.GetUtcNow() + retry.DelayAfter(attempt, Random.Shared) : (DateTimeOffset?)null;
@@ -123,7 +125,7 @@ internal sealed class StepRunner(Activation run)
                 await run.Journal.AppendAsync(kind == StepKind.Effect ? [completed] : [intent, completed]).ConfigureAwait(false);
             }
 
-            DurablyTelemetry.StepsExecuted.Add(1);
+            DurablyTelemetry.StepExecuted(activity, info, options.Telemetry, result, usage);
             Runtime.Observe(o => o.OnStepCompleted(run.RunId, info, duration, usage, failed: false));
             run.Compensations.Register(name, options);
             return result;
