@@ -133,6 +133,7 @@ internal sealed class RunExecution
         {
             var (wakeAt, detail) = (suspension.WakeAt, suspension.Detail);
             await journal.AppendAsync([], RunStatus.Suspended, wakeAt, detail).ConfigureAwait(false);
+            _span?.SetTag("durably.run.status", nameof(RunStatus.Suspended));
             runtime.Observe(o => o.OnRunSuspended(RunId, detail ?? "waiting", wakeAt));
             runtime.NoteWakeTime(wakeAt);
 
