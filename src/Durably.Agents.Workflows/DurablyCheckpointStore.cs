@@ -82,6 +82,11 @@ public sealed class DurablyCheckpointStore : JsonCheckpointStore
             while (true)
             {
                 await RefreshAsync(session).ConfigureAwait(false);
+                if (session.Completed)
+                {
+                    throw new InvalidOperationException($"Session '{sessionId}' was completed (CompleteSessionAsync), so it takes no more checkpoints. Start the workflow under a new session id.");
+                }
+
                 var append = BuildAppend(session, result);
                 try
                 {
@@ -164,6 +169,48 @@ public sealed class DurablyCheckpointStore : JsonCheckpointStore
         }
     }
 
+    /// <summary>Marks a session finished, so that purging finished runs (<c>durably runs purge</c>, <see cref="IJournalStore.PurgeRunsAsync"/>) may delete its checkpoints.</summary>
+    /// <remarks>Checkpoint runs are kept suspended, never finished, so that no purge deletes a session that may still resume. Call this
+    /// when a session's workflow has ended for good: its checkpoints stay readable until purged; new ones are refused. Completing a
+    /// session that has no checkpoints, or one completed already, does nothing.</remarks>
+    /// <returns><see langword="true"/> when this call completed the session.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is empty.</exception>
+    public async Task<bool> CompleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var session = Session(sessionId);
+        await session.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                await RefreshAsync(session).ConfigureAwait(false);
+                if (session.NextSequence == 0 || session.Completed)
+                {
+                    return false;
+                }
+
+                var end = new RunCompleted { Sequence = session.NextSequence, Timestamp = _options.TimeProvider.GetUtcNow() };
+                try
+                {
+                    await _store.AppendAsync(new RunAppend(session.RunId, session.NextSequence, [end]) { Status = Durably.Storage.RunStatus.Completed }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (JournalConcurrencyException)
+                {
+                    continue;
+                }
+
+                session.Completed = true;
+                session.NextSequence++;
+                return true;
+            }
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+    }
+
     private SessionJournal Session(string sessionId) => _sessions.GetOrAdd(sessionId, id => new SessionJournal(id, GetRunId(id)));
 
     private RunAppend BuildAppend(SessionJournal session, Payload result)
@@ -206,6 +253,9 @@ public sealed class DurablyCheckpointStore : JsonCheckpointStore
             {
                 case RunStarted started:
                     CheckOwnRun(session, started);
+                    break;
+                case RunCompleted:
+                    session.Completed = true;
                     break;
                 case StepCompleted { Result: { } payload } completed:
                     var header = _options.Codec.Decode<CheckpointHeader>(payload);

@@ -20,6 +20,9 @@ internal sealed class SessionJournal(string sessionId, RunId runId)
 
     public int Count => _index.Count;
 
+    // Whether the run holds a RunCompleted entry: the session was completed and takes no more checkpoints.
+    public bool Completed { get; set; }
+
     public void Add(IndexEntry entry)
     {
         if (_byId.TryAdd(entry.Info.CheckpointId, entry))

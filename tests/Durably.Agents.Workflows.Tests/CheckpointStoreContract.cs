@@ -214,6 +214,39 @@ public abstract class CheckpointStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateCheckpointAsync_LargerThanTheCodecAllows_ThrowsAndWritesNothing()
+    {
+        var checkpoints = new DurablyCheckpointStore(await OpenAsync());
+        var kept = await checkpoints.CreateCheckpointAsync("s1", Data("small"));
+
+        await Assert.ThrowsAsync<PayloadTooLargeException>(() => checkpoints.CreateCheckpointAsync("s1", Data(new string('x', 2 << 20)), kept).AsTask());
+
+        Assert.Equal([kept], await new DurablyCheckpointStore(await OpenAsync()).RetrieveIndexAsync("s1"));
+    }
+
+    [Fact]
+    public async Task CompleteSessionAsync_ThenPurge_DeletesOnlyThatSession()
+    {
+        var journal = await OpenAsync();
+        var checkpoints = new DurablyCheckpointStore(journal);
+        var done = await checkpoints.CreateCheckpointAsync("done", Data(1));
+        var open = await checkpoints.CreateCheckpointAsync("open", Data(2));
+
+        Assert.True(await checkpoints.CompleteSessionAsync("done"));
+        Assert.False(await checkpoints.CompleteSessionAsync("done"));
+        Assert.False(await checkpoints.CompleteSessionAsync("never-started"));
+        Assert.Equal(1, (await checkpoints.RetrieveCheckpointAsync("done", done)).GetInt32());   // readable until purged
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => new DurablyCheckpointStore(journal).CreateCheckpointAsync("done", Data(3)).AsTask());
+        Assert.Contains("new session id", refused.Message, StringComparison.Ordinal);
+
+        await journal.PurgeRunsAsync(new PurgeRequest { Statuses = [Durably.Storage.RunStatus.Completed], FinishedBefore = DateTimeOffset.UtcNow.AddMinutes(1) });
+
+        var fresh = new DurablyCheckpointStore(await OpenAsync());
+        Assert.Empty(await fresh.RetrieveIndexAsync("done"));
+        Assert.Equal([open], await fresh.RetrieveIndexAsync("open"));
+    }
+
+    [Fact]
     public async Task CreateCheckpointAsync_RunIdTakenByAnotherWorkflow_ThrowsNamingIt()
     {
         var journal = await OpenAsync();
