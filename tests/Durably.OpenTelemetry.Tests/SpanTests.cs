@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Durably.Journal;
 using Durably.Sqlite;
 using Durably.Sqlite.Tests;
+using Durably.Testing;
+using Microsoft.Extensions.AI;
 using OpenTelemetryHost;
 
 namespace Durably.OpenTelemetry.Tests;
@@ -139,6 +141,39 @@ public sealed class SpanTests : IDisposable
         Assert.Equal(usage[1].InputTokens, _telemetry.Sum("durably.tokens.used", ("gen_ai.token.type", "input")));
         Assert.Equal(2, _telemetry.Sum("durably.steps.replayed"));
         Assert.Equal(1, _telemetry.Sum("durably.steps.executed"));
+    }
+
+    [Fact]
+    public async Task Run_StreamingModelCall_IsOneChatSpanWithTheStreamsModelAndUsage()
+    {
+        var runId = new RunId("streaming-1");
+        var model = new ScriptedChatClient(ScriptedChatClient.Reply("A streamed answer in several updates.")) { ModelId = "gpt-4o-2024-08-06" };
+        var chat = new ChatClientBuilder(model).UseDurably().Build();
+        await using (var store = await SqliteJournalStore.OpenAsync(_folder.File("journal.db")))
+        await using (var runtime = new DurableRuntime(store))
+        {
+            runtime.Register<string, string>("stream", async (ctx, question) =>
+            {
+                var text = new System.Text.StringBuilder();
+                await foreach (var update in chat.GetStreamingResponseAsync(question, new ChatOptions { ModelId = "gpt-4o" }))
+                {
+                    text.Append(update.Text);
+                }
+
+                return text.ToString();
+            });
+            await runtime.StartAsync();
+            var run = await runtime.Client.StartAsync("stream", "Why?", new() { RunId = runId });
+            Assert.Equal("A streamed answer in several updates.", await run.GetResultAsync<string>());
+        }
+
+        var span = Assert.Single(_telemetry.Spans(runId), s => s.OperationName == "durably.step");
+        var usage = Assert.Single(await UsageAsync(runId));
+        Assert.Equal("chat gpt-4o", span.DisplayName);
+        Assert.Equal("gpt-4o", span.GetTagItem("gen_ai.request.model"));
+        Assert.Equal("gpt-4o-2024-08-06", span.GetTagItem("gen_ai.response.model"));
+        Assert.Equal(usage.InputTokens, span.GetTagItem("gen_ai.usage.input_tokens"));
+        Assert.Equal(usage.OutputTokens, span.GetTagItem("gen_ai.usage.output_tokens"));
     }
 
     // The token usage journaled with each model step, in step order.
