@@ -41,12 +41,12 @@ public sealed partial class SqliteJournalStore
     {
         var s = _statements;
         var find = s.FindRun;
-        find.Parameters[0].Value = append.RunId.Value;
+        find.BindText(1, append.RunId.Value);
         long runKey;
-        object previous;
-        using (var run = find.ExecuteReader())
+        long? previous;
+        try
         {
-            if (!run.Read())
+            if (!find.Step())
             {
                 if (append.ExpectedSequence != 0)
                 {
@@ -54,14 +54,14 @@ public sealed partial class SqliteJournalStore
                 }
 
                 runKey = -1;
-                previous = DBNull.Value;
+                previous = null;
             }
             else
             {
-                CheckFound(append.RunId, run.GetString(4));
-                runKey = run.GetInt64(0);
-                var actual = run.GetInt64(1);
-                var epoch = run.GetInt64(2);
+                CheckFound(append.RunId, find.GetBytes(4));
+                runKey = find.GetInt64(0);
+                var actual = find.GetInt64(1);
+                var epoch = find.GetInt64(2);
                 if (append.LeaseEpoch is { } held && held != epoch && append.ExpectedSequence != 0)
                 {
                     throw new LeaseLostException(append.RunId, held, epoch);
@@ -73,8 +73,12 @@ public sealed partial class SqliteJournalStore
                     throw new JournalConcurrencyException(append.RunId, append.ExpectedSequence, actual);
                 }
 
-                previous = run.GetValue(3);
+                previous = find.GetNullableInt64(3);
             }
+        }
+        finally
+        {
+            find.Reset();
         }
 
         var next = append.ExpectedSequence + entries.Length;
@@ -82,48 +86,56 @@ public sealed partial class SqliteJournalStore
         {
             var started = (RunStarted)append.Entries[0];
             var insert = s.InsertRun;
-            insert.Parameters[0].Value = append.RunId.Value;
-            insert.Parameters[1].Value = started.Workflow;
-            insert.Parameters[2].Value = (int)(append.Status ?? RunStatus.Pending);
-            insert.Parameters[3].Value = now;
-            insert.Parameters[4].Value = next;
-            insert.Parameters[5].Value = append.Status is null ? DBNull.Value : ToDb(append.WakeAt);
-            insert.Parameters[6].Value = append.Status is null ? DBNull.Value : (object?)append.StatusDetail ?? DBNull.Value;
-            insert.ExecuteNonQuery();
+            insert.BindText(1, append.RunId.Value);
+            insert.BindText(2, started.Workflow);
+            insert.Bind(3, (int)(append.Status ?? RunStatus.Pending));
+            insert.Bind(4, now);
+            insert.Bind(5, next);
+            insert.Bind(6, append.Status is null ? null : ToUnixMilliseconds(append.WakeAt));
+            insert.BindText(7, append.Status is null ? null : append.StatusDetail);
+            insert.Execute();
             runKey = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
 
         var insertEntry = s.InsertEntry;
         for (var i = 0; i < entries.Length; i++)
         {
-            insertEntry.Parameters[0].Value = runKey;
-            insertEntry.Parameters[1].Value = append.ExpectedSequence + i;
-            insertEntry.Parameters[2].Value = previous;
-            insertEntry.Parameters[3].Value = entries[i].Data;
-            insertEntry.Parameters[4].Value = entries[i].Crc;
-            insertEntry.ExecuteNonQuery();
+            insertEntry.Bind(1, runKey);
+            insertEntry.Bind(2, append.ExpectedSequence + i);
+            insertEntry.Bind(3, previous);
+            insertEntry.BindBlob(4, entries[i].Data);
+            insertEntry.Bind(5, entries[i].Crc);
+            insertEntry.Execute();
             previous = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
 
         // A new run's status was set by its insert.
-        var advance = append.Status is not null && append.ExpectedSequence != 0 ? s.AdvanceRunWithStatus : s.AdvanceRun;
-        advance.Parameters[0].Value = runKey;
-        advance.Parameters[1].Value = next;
-        advance.Parameters[2].Value = now;
-        advance.Parameters[3].Value = previous;
-        if (advance == s.AdvanceRunWithStatus)
+        if (append.Status is { } status && append.ExpectedSequence != 0)
         {
-            advance.Parameters[4].Value = (int)append.Status!.Value;
-            advance.Parameters[5].Value = ToDb(append.WakeAt);
-            advance.Parameters[6].Value = (object?)append.StatusDetail ?? DBNull.Value;
+            var advance = s.AdvanceRunWithStatus;
+            advance.Bind(1, runKey);
+            advance.Bind(2, next);
+            advance.Bind(3, now);
+            advance.Bind(4, previous);
+            advance.Bind(5, (int)status);
+            advance.Bind(6, ToUnixMilliseconds(append.WakeAt));
+            advance.BindText(7, append.StatusDetail);
+            advance.Execute();
         }
-
-        advance.ExecuteNonQuery();
+        else
+        {
+            var advance = s.AdvanceRun;
+            advance.Bind(1, runKey);
+            advance.Bind(2, next);
+            advance.Bind(3, now);
+            advance.Bind(4, previous);
+            advance.Execute();
+        }
     }
 
     private readonly record struct EncodedEntry(byte[] Data, long Crc);
 
-    private static object ToDb(DateTimeOffset? value) => value is { } v ? v.ToUnixTimeMilliseconds() : DBNull.Value;
+    private static long? ToUnixMilliseconds(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
 
     private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded) : WriteItem
     {

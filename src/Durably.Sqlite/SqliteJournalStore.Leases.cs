@@ -27,21 +27,27 @@ public sealed partial class SqliteJournalStore
             store.Owners.Hold(store._writer, request.Owner);
             using var holders = store._writer.CreateCommand();
             holders.CommandText = """
-                SELECT DISTINCT lease_owner FROM runs
-                WHERE status < 3 AND lease_expires_at > $now AND lease_owner <> $owner AND (status <> 2 OR wake_at <= $now)
+                SELECT DISTINCT lease_owner FROM runs INDEXED BY runs_leased
+                WHERE lease_owner IS NOT NULL AND lease_owner <> $owner AND lease_expires_at > $now AND status < 3 AND (status <> 2 OR wake_at <= $now)
                 """;
             holders.Parameters.AddWithValue("$owner", request.Owner);
             holders.Parameters.AddWithValue("$now", now);
             var dead = store.Owners.FindDead(ReadStrings(holders));
 
+            // Each branch reads an index that holds only its candidates, in id order, and stops at the limit: the
+            // cost of a claim does not grow with the runs that are finished, waiting for a later time or leased.
+            // (SQLite uses a partial index only where the query repeats its condition: hence "status < 3 AND status = 2".)
             using var claim = store._writer.CreateCommand();
+            var free = $"(lease_expires_at IS NULL OR lease_expires_at <= $now{DeadHolders(claim, dead)})";
+            var own = request.IncludeOwnLeases
+                ? "UNION SELECT id FROM runs INDEXED BY runs_leased WHERE lease_owner = $owner AND status < 3"
+                : string.Empty;
             claim.CommandText = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
                 WHERE id IN (
-                    SELECT id FROM runs
-                    WHERE status < 3
-                      AND (((lease_expires_at IS NULL OR lease_expires_at <= $now{DeadHolders(claim, dead)}) AND (status <> 2 OR wake_at <= $now))
-                           OR ($own AND lease_owner = $owner))
+                    SELECT id FROM (SELECT id FROM runs INDEXED BY runs_ready WHERE status < 2 AND {free} ORDER BY id LIMIT $limit)
+                    UNION SELECT id FROM (SELECT id FROM runs INDEXED BY runs_active WHERE status < 3 AND status = 2 AND wake_at <= $now AND {free} ORDER BY id LIMIT $limit)
+                    {own}
                     ORDER BY id LIMIT $limit)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
@@ -49,7 +55,6 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$expires", now + (long)request.LeaseDuration.TotalMilliseconds);
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$limit", request.MaxRuns);
-            claim.Parameters.AddWithValue("$own", request.IncludeOwnLeases);
             var leases = ReadLeases(claim, request.Owner);
             store.Owners.Forget(store._writer, dead);
             return leases;

@@ -252,6 +252,17 @@ public sealed partial class SqliteJournalStore
     }
 
     // Checks the id stored in the row a lookup by run id found (selected as StoredRunId) against the id looked up.
+    // The same check on the stored id's UTF-8 bytes, without making a string of them.
+    private void CheckFound(RunId runId, ReadOnlySpan<byte> found)
+    {
+        var value = runId.Value;
+        Span<byte> expected = stackalloc byte[System.Text.Encoding.UTF8.GetMaxByteCount(value.Length)];
+        if (!found.SequenceEqual(expected[..System.Text.Encoding.UTF8.GetBytes(value, expected)]))
+        {
+            CheckFound(runId, System.Text.Encoding.UTF8.GetString(found));
+        }
+    }
+
     private void CheckFound(RunId runId, string found)
     {
         if (!string.Equals(runId.Value, found, StringComparison.Ordinal))

@@ -41,20 +41,20 @@ public sealed partial class SqliteJournalStore
             _committed = false;
             try
             {
-                store._statements.Begin.ExecuteNonQuery();
+                store._statements.Begin.Execute();
             }
             catch (SqliteException ex)
             {
                 throw Translate(ex, store.Path, "starting a write");
             }
 
-            var writer = store._writer;
+            var statements = store._statements;
             var now = store._options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var item in batch.Items)
             {
                 if (item.NeedsSavepoint)
                 {
-                    SqliteSchema.Execute(writer, "SAVEPOINT item");
+                    statements.Savepoint.Execute();
                 }
 
                 try
@@ -66,7 +66,7 @@ public sealed partial class SqliteJournalStore
                     // The item found a conflict before writing anything (or its savepoint undoes what it wrote).
                     if (item.NeedsSavepoint)
                     {
-                        SqliteSchema.Execute(writer, "ROLLBACK TO item");
+                        statements.RollbackToSavepoint.Execute();
                     }
 
                     batch.Fail(item, ex);
@@ -75,7 +75,7 @@ public sealed partial class SqliteJournalStore
                 {
                     if (item.NeedsSavepoint)
                     {
-                        SqliteSchema.Execute(writer, "RELEASE item");
+                        statements.ReleaseSavepoint.Execute();
                     }
                 }
             }
@@ -87,7 +87,7 @@ public sealed partial class SqliteJournalStore
         public ValueTask CommitAsync(GroupCommitBatch<WriteItem> batch)
         {
             store._options.FaultInjector?.Invoke(SqliteFaultPoint.Commit);
-            store._statements.Commit.ExecuteNonQuery();
+            store._statements.Commit.Execute();
             _committed = true;
             store._options.FaultInjector?.Invoke(SqliteFaultPoint.Sync);
             return ValueTask.CompletedTask;
@@ -161,63 +161,67 @@ public sealed partial class SqliteJournalStore
         }
     }
 
-    // Prepared statements on the writer connection, reused for every write.
+    // The writer's hot-path statements, prepared once on the writer connection and reused for every batch.
     private sealed class Statements : IDisposable
     {
+        private readonly NativeStatement[] _all;
+
         public Statements(SqliteConnection connection)
         {
-            Begin = Prepare(connection, "BEGIN IMMEDIATE");
-            Commit = Prepare(connection, "COMMIT");
-            FindRun = Prepare(connection, $"SELECT id, next_seq, lease_epoch, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id", "$run_id");
-            InsertRun = Prepare(connection, """
-                INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
-                VALUES($run_id, $workflow, $status, $now, $now, $next, $wake, $detail)
-                """, "$run_id", "$workflow", "$status", "$now", "$next", "$wake", "$detail");
-            AdvanceRun = Prepare(connection, "UPDATE runs SET next_seq = $next, updated_at = $now, last_entry = $last WHERE id = $id", "$id", "$next", "$now", "$last");
-            AdvanceRunWithStatus = Prepare(connection, """
-                UPDATE runs SET next_seq = $next, updated_at = $now, last_entry = $last, status = $status, wake_at = $wake, status_detail = $detail,
-                    lease_owner = CASE WHEN $status >= 3 THEN NULL ELSE lease_owner END,
-                    lease_expires_at = CASE WHEN $status >= 3 THEN NULL ELSE lease_expires_at END
-                WHERE id = $id
-                """, "$id", "$next", "$now", "$last", "$status", "$wake", "$detail");
-            InsertEntry = Prepare(connection, "INSERT INTO entries(run, seq, prev, data, crc) VALUES($run, $seq, $prev, $data, $crc)", "$run", "$seq", "$prev", "$data", "$crc");
+            _all =
+            [
+                Begin = new(connection, "BEGIN IMMEDIATE"),
+                Commit = new(connection, "COMMIT"),
+                Savepoint = new(connection, "SAVEPOINT item"),
+                RollbackToSavepoint = new(connection, "ROLLBACK TO item"),
+                ReleaseSavepoint = new(connection, "RELEASE item"),
+                FindRun = new(connection, $"SELECT id, next_seq, lease_epoch, last_entry, {StoredRunId} FROM runs WHERE run_id = ?1"),
+                InsertRun = new(connection, """
+                    INSERT INTO runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail)
+                    VALUES(?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)
+                    """),
+                AdvanceRun = new(connection, "UPDATE runs SET next_seq = ?2, updated_at = ?3, last_entry = ?4 WHERE id = ?1"),
+                AdvanceRunWithStatus = new(connection, """
+                    UPDATE runs SET next_seq = ?2, updated_at = ?3, last_entry = ?4, status = ?5, wake_at = ?6, status_detail = ?7,
+                        lease_owner = CASE WHEN ?5 >= 3 THEN NULL ELSE lease_owner END,
+                        lease_expires_at = CASE WHEN ?5 >= 3 THEN NULL ELSE lease_expires_at END
+                    WHERE id = ?1
+                    """),
+                InsertEntry = new(connection, "INSERT INTO entries(run, seq, prev, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)"),
+            ];
         }
 
-        public SqliteCommand Begin { get; }
+        public NativeStatement Begin { get; }
 
-        public SqliteCommand Commit { get; }
+        public NativeStatement Commit { get; }
 
-        public SqliteCommand FindRun { get; }
+        public NativeStatement Savepoint { get; }
 
-        public SqliteCommand InsertRun { get; }
+        public NativeStatement RollbackToSavepoint { get; }
 
-        public SqliteCommand AdvanceRun { get; }
+        public NativeStatement ReleaseSavepoint { get; }
 
-        public SqliteCommand AdvanceRunWithStatus { get; }
+        // ?1 run id -> id, next_seq, lease_epoch, last_entry, the run id stored in the row.
+        public NativeStatement FindRun { get; }
 
-        public SqliteCommand InsertEntry { get; }
+        // ?1 run id, ?2 workflow, ?3 status, ?4 now, ?5 next sequence, ?6 wake at, ?7 status detail.
+        public NativeStatement InsertRun { get; }
+
+        // ?1 id, ?2 next sequence, ?3 now, ?4 last entry.
+        public NativeStatement AdvanceRun { get; }
+
+        // ?1 id, ?2 next sequence, ?3 now, ?4 last entry, ?5 status, ?6 wake at, ?7 status detail.
+        public NativeStatement AdvanceRunWithStatus { get; }
+
+        // ?1 run, ?2 sequence, ?3 previous entry, ?4 data, ?5 checksum.
+        public NativeStatement InsertEntry { get; }
 
         public void Dispose()
         {
-            Begin.Dispose();
-            Commit.Dispose();
-            FindRun.Dispose();
-            InsertRun.Dispose();
-            AdvanceRun.Dispose();
-            AdvanceRunWithStatus.Dispose();
-            InsertEntry.Dispose();
-        }
-
-        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var name in parameters)
+            foreach (var statement in _all)
             {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+                statement.Dispose();
             }
-
-            return command;
         }
     }
 }

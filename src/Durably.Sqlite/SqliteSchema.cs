@@ -37,6 +37,8 @@ internal static class SqliteSchema
             lease_expires_at INTEGER);
         CREATE INDEX runs_active ON runs(status, wake_at) WHERE status < 3;
         CREATE INDEX runs_workflow ON runs(workflow, id);
+        CREATE INDEX runs_ready ON runs(id) WHERE status < 2;
+        CREATE INDEX runs_leased ON runs(lease_owner) WHERE lease_owner IS NOT NULL;
         CREATE TABLE entries(
             id INTEGER PRIMARY KEY,
             run INTEGER NOT NULL,
@@ -89,6 +91,7 @@ internal static class SqliteSchema
         }
 
         CheckTables(connection, path);
+        AddIndexes(connection);
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
@@ -97,6 +100,37 @@ internal static class SqliteSchema
 
         Execute(connection, options.Durability == SqliteDurability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         Probe(connection, path);
+    }
+
+    // Indexes added after schema version 1 without changing it (older versions of Durably open such files and
+    // maintain the indexes as SQLite does for any index). Claims name them, so a file made before them gets them at
+    // its first open by this version; a file that has them is not written to.
+    private static readonly (string Name, string Sql)[] AddedIndexes =
+    [
+        ("runs_ready", "CREATE INDEX IF NOT EXISTS runs_ready ON runs(id) WHERE status < 2"),
+        ("runs_leased", "CREATE INDEX IF NOT EXISTS runs_leased ON runs(lease_owner) WHERE lease_owner IS NOT NULL"),
+    ];
+
+    private static void AddIndexes(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index'";
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var (name, sql) in AddedIndexes)
+        {
+            if (!present.Contains(name))
+            {
+                Execute(connection, sql);
+            }
+        }
     }
 
     // SQLite itself rejects a file shorter than the page count in its header, but rounds a partial last

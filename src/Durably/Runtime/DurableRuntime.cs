@@ -27,7 +27,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     private readonly SemaphoreSlim _poke = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _wakeGate = new();
-    private readonly List<RunObserver> _observers = [];
+    private readonly Lock _observersGate = new();
+    private RunObserver[] _observers = [];
     private readonly List<Task> _executions = [];
     private DateTimeOffset? _nextWake;
     private Task? _loop;
@@ -76,9 +77,10 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     public void AddObserver(RunObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        lock (_observers)
+        lock (_observersGate)
         {
-            _observers.Add(observer);
+            // Copy on write: telling observers (once per step) reads the array without a lock or a copy.
+            _observers = [.. _observers, observer];
         }
     }
 
@@ -179,20 +181,18 @@ public sealed partial class DurableRuntime : IAsyncDisposable
 
     internal void Observe(Action<RunObserver> notify)
     {
-        RunObserver[] observers;
-        lock (_observers)
-        {
-            if (_observers.Count == 0)
-            {
-                return;
-            }
-
-            observers = [.. _observers];
-        }
-
-        foreach (var observer in observers)
+        foreach (var observer in Volatile.Read(ref _observers))
         {
             notify(observer);
+        }
+    }
+
+    // For the per-step notifications: a static lambda and its state, so a runtime without observers allocates nothing.
+    internal void Observe<TState>(Action<RunObserver, TState> notify, TState state)
+    {
+        foreach (var observer in Volatile.Read(ref _observers))
+        {
+            notify(observer, state);
         }
     }
 

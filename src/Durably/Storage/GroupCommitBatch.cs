@@ -24,7 +24,8 @@ public sealed class GroupCommitBatch<TItem>
     /// <summary>Fails one item for a reason of its own (a concurrency conflict, a lost lease, a finished run) while the rest of the batch is committed.</summary>
     /// <remarks>
     /// The target must make sure nothing of the failed item is committed: check before writing, make the write
-    /// conditional, or undo it (a savepoint). The item's waiter gets <paramref name="exception"/> at once.
+    /// conditional, or undo it (a savepoint). The item's waiter gets <paramref name="exception"/> once the writer is
+    /// done with the batch (with the other items' answers), not while the target still works on it.
     /// </remarks>
     /// <param name="item">An item of <see cref="Items"/>.</param>
     /// <param name="exception">What the item's waiter gets.</param>
@@ -33,5 +34,14 @@ public sealed class GroupCommitBatch<TItem>
         ArgumentNullException.ThrowIfNull(item);
         ArgumentNullException.ThrowIfNull(exception);
         item.Fail(exception);
+    }
+
+    /// <summary>Gets a value indicating whether <see cref="Fail"/> was called for <paramref name="item"/>: it is not part of what the batch commits.</summary>
+    /// <param name="item">An item of <see cref="Items"/>.</param>
+    /// <returns><see langword="true"/> when the item failed for a reason of its own.</returns>
+    public bool IsFailed(TItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.IsSettled;
     }
 }

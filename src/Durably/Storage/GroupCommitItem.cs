@@ -11,7 +11,10 @@ namespace Durably.Storage;
 /// </remarks>
 public class GroupCommitItem
 {
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // No RunContinuationsAsynchronously: the writer releases items from thread-pool work items (never from its own
+    // loop), so a waiter's continuation runs right there instead of costing another thread-pool hop.
+    private readonly TaskCompletionSource _completion = new();
+    private Exception? _failure;
     private int _settled;
 
     /// <summary>Gets the task that completes when the item is durable, or faults with the reason it was not written (or may not have been).</summary>
@@ -25,24 +28,38 @@ public class GroupCommitItem
 
     internal bool IsSettled => Volatile.Read(ref _settled) != 0;
 
+    // Settles the item as durable; its task completes when the writer releases it.
     internal void Complete()
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
             OnCommitted();
-            _completion.SetResult();
         }
     }
 
+    // Settles the item as failed; its task faults when the writer releases it.
     internal void Fail(Exception exception)
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
-            _completion.SetException(exception);
+            _failure = exception;
         }
     }
 
-    /// <summary>Runs when the commit holding the item is durable, just before <see cref="Task"/> completes; publish a result here.</summary>
+    // Completes the task of a settled item, running its waiters' continuations on the calling thread.
+    internal void Release()
+    {
+        if (_failure is { } failure)
+        {
+            _completion.TrySetException(failure);
+        }
+        else
+        {
+            _completion.TrySetResult();
+        }
+    }
+
+    /// <summary>Runs when the commit holding the item is durable, before <see cref="Task"/> completes; publish a result here.</summary>
     /// <remarks>Runs on the writer's thread; it must be quick and must not throw.</remarks>
     protected virtual void OnCommitted()
     {

@@ -24,6 +24,13 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     private readonly Task _loop;
     private readonly List<TItem> _queue = [];
     private bool _stopping;
+    private bool _loopWaiting;
+    private int _releasing;
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // The writer whose batch the current thread is releasing, if any.
+    [ThreadStatic]
+    private static GroupCommitWriter<TItem>? t_releasing;
     private JournalStoreFailedException? _failure;
 
     /// <summary>Creates the writer and starts its loop.</summary>
@@ -79,26 +86,39 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     public void Enqueue(TItem item)
     {
         ArgumentNullException.ThrowIfNull(item);
+        bool wake, refused = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
             if (_failure is { } failure)
             {
                 item.Fail(Stopped(failure));
-                return;
+                refused = true;
+                wake = false;
             }
-
-            _queue.Add(item);
-            if (_queue.Count == 1)
+            else
             {
-                Signal();
+                _queue.Add(item);
+                wake = TakeWakeUp();
             }
+        }
+
+        // Woken outside the lock, so the loop does not wake up only to wait for it.
+        if (wake)
+        {
+            _ready.Release();
+        }
+
+        if (refused)
+        {
+            item.Release();
         }
     }
 
     /// <summary>Stops accepting items, commits what is queued, and waits for the loop to end.</summary>
     public async ValueTask DisposeAsync()
     {
+        bool wake;
         lock (_gate)
         {
             if (_stopping)
@@ -107,24 +127,36 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
             }
 
             _stopping = true;
-            Signal();
+            wake = TakeWakeUp();
         }
 
-        await _loop.ConfigureAwait(false);
-        _ready.Dispose();
-    }
-
-    // Under _gate.
-    private void Signal()
-    {
-        if (_policy.ThreadName is null)
+        if (wake)
         {
             _ready.Release();
         }
-        else
+
+        await _loop.ConfigureAwait(false);
+
+        // Every accepted item's task is complete when this returns; except when called from a waiter's continuation
+        // (while this writer releases a batch), which must not wait for the batch it runs in.
+        if (Volatile.Read(ref _releasing) > 0 && t_releasing != this)
         {
-            Monitor.PulseAll(_gate);
+            await _released.Task.ConfigureAwait(false);
         }
+
+        _ready.Dispose();
+    }
+
+    // Under _gate: whether the caller must wake the loop (it waits, and nobody has woken it yet). One release per wait.
+    private bool TakeWakeUp()
+    {
+        if (!_loopWaiting)
+        {
+            return false;
+        }
+
+        _loopWaiting = false;
+        return true;
     }
 
     private async ValueTask LoopAsync()
@@ -153,6 +185,12 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
                 // A target that broke its contract; the loop must survive it and every waiter must get an answer.
                 await _target.RollBackAsync().ConfigureAwait(false);
                 FailAll(batch, new JournalStoreException($"Writing to {_location} failed unexpectedly: {ex.Message}", ex) { StoreLocation = _location });
+            }
+
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _releasing);
+                BatchRelease.Dispatch(this, [.. batch]);
             }
 
             batch.Clear();
@@ -186,14 +224,18 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
                     return false;
                 }
 
-                if (_policy.ThreadName is not null)
-                {
-                    Monitor.Wait(_gate);
-                    continue;
-                }
+                _loopWaiting = true;
             }
 
-            await _ready.WaitAsync().ConfigureAwait(false);
+            if (_policy.ThreadName is not null)
+            {
+                // The loop's own thread: block it, the target completes synchronously anyway.
+                _ready.Wait();
+            }
+            else
+            {
+                await _ready.WaitAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -318,6 +360,65 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
         foreach (var item in items)
         {
             item.Fail(exception);
+        }
+    }
+
+    // Completes the waiters of a settled batch from thread-pool work items, never from the loop, whose only job is
+    // the next commit. One work item per core shares the batch, each completing item after item with the waiters'
+    // continuations inline: a batch costs a few work items instead of one per waiter, and a waiter whose
+    // continuation runs long (workflow code up to its next await) delays only the items its work item has not
+    // reached, which the other work items take meanwhile.
+    private void OnBatchReleased()
+    {
+        if (Interlocked.Decrement(ref _releasing) == 0 && Volatile.Read(ref _stopping))
+        {
+            _released.TrySetResult();
+        }
+    }
+
+    private sealed class BatchRelease : IThreadPoolWorkItem
+    {
+        private readonly GroupCommitWriter<TItem> _writer;
+        private readonly TItem[] _items;
+        private int _next = -1;
+        private int _done;
+
+        private BatchRelease(GroupCommitWriter<TItem> writer, TItem[] items)
+        {
+            _writer = writer;
+            _items = items;
+        }
+
+        public static void Dispatch(GroupCommitWriter<TItem> writer, TItem[] items)
+        {
+            var release = new BatchRelease(writer, items);
+            var workers = Math.Min(items.Length, Environment.ProcessorCount);
+            for (var i = 0; i < workers; i++)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(release, preferLocal: false);
+            }
+        }
+
+        public void Execute()
+        {
+            var outer = t_releasing;
+            t_releasing = _writer;
+            try
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref _next)) < _items.Length)
+                {
+                    _items[i].Release();
+                    if (Interlocked.Increment(ref _done) == _items.Length)
+                    {
+                        _writer.OnBatchReleased();
+                    }
+                }
+            }
+            finally
+            {
+                t_releasing = outer;
+            }
         }
     }
 }

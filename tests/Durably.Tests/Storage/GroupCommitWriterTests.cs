@@ -336,7 +336,7 @@ public sealed class GroupCommitWriterTests
             }
 
             OnCommit?.Invoke(batch);
-            Committed.Add([.. batch.Items.Where(i => !i.Task.IsCompleted).Select(i => i.Name)]);
+            Committed.Add([.. batch.Items.Where(i => !batch.IsFailed(i)).Select(i => i.Name)]);
             return ValueTask.CompletedTask;
         }
 

@@ -58,22 +58,17 @@ internal sealed class JournalAppender(DurableRuntime runtime, RunLease lease, Ru
             var append = new RunAppend(lease.RunId, _nextSequence, stamped) { Status = status, WakeAt = wakeAt, StatusDetail = detail, LeaseEpoch = lease.Epoch };
             _nextSequence += stamped.Length;
             var started = Stopwatch.GetTimestamp();
-            Task task;
+            ValueTask write;
             try
             {
-                task = runtime.Store.AppendAsync(append).AsTask();
+                write = runtime.Store.AppendAsync(append);
             }
             catch (Exception ex)
             {
-                task = Task.FromException(ex);
+                write = ValueTask.FromException(ex);
             }
 
-            // Runs on the completing thread: no extra hop on the hot path.
-            _ = task.ContinueWith(
-                t => Observe(t, Stopwatch.GetElapsedTime(started)),
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            var task = CompleteAsync(write, started);
             _lastAppend = task;
             return task;
         }
@@ -101,19 +96,25 @@ internal sealed class JournalAppender(DurableRuntime runtime, RunLease lease, Ru
         }
     }
 
-    private void Observe(Task append, TimeSpan latency)
+    // Keeps the first failure as the fault before the caller sees it: later appends of this run would fail on the
+    // sequence check, so the first cause is the one to report. An await, not a ContinueWith: no extra task, and
+    // the caller's continuation runs on the thread that completed the write.
+    private async Task CompleteAsync(ValueTask write, long started)
     {
-        if (append.Exception?.InnerException is { } ex)
+        try
         {
-            // Later appends of this run would fail on the sequence check; keep the first cause.
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
             lock (_gate)
             {
                 _fault ??= ex;
             }
+
+            throw;
         }
-        else
-        {
-            runtime.RecordAppendLatency(latency);
-        }
+
+        runtime.RecordAppendLatency(Stopwatch.GetElapsedTime(started));
     }
 }

@@ -69,7 +69,7 @@ internal sealed class ReplayCursor(DurableRuntime runtime, RunId runId, RunHisto
     {
         Interlocked.Increment(ref _replayed);
         DurablyTelemetry.StepReplayed(runId, step, usage, telemetry, result);
-        runtime.Observe(o => o.OnStepReplayed(runId, step, usage));
+        runtime.Observe(static (o, s) => o.OnStepReplayed(s.runId, s.step, s.usage), (runId, step, usage));
     }
 
     private NonDeterminismException Diverged(int step, string journaled, string requested)

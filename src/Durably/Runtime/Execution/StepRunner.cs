@@ -83,7 +83,7 @@ internal sealed class StepRunner(Activation run)
                 await run.Journal.AppendAsync([intent]).ConfigureAwait(false);
             }
 
-            Runtime.Observe(o => o.OnStepStarting(run.RunId, info));
+            Runtime.Observe(static (o, s) => o.OnStepStarting(s.RunId, s.info), (run.RunId, info));
             using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false, options.Telemetry);
             var stepContext = run.NewStepContext(step, name, attempt);
             var started = Stopwatch.GetTimestamp();
@@ -105,7 +105,7 @@ internal sealed class StepRunner(Activation run)
                     await run.Journal.AppendAsync(kind == StepKind.Effect ? [failed] : [intent, failed]).ConfigureAwait(false);
                 }
 
-                Runtime.Observe(o => o.OnStepCompleted(run.RunId, info, elapsed, null, failed: true));
+                Runtime.Observe(static (o, s) => o.OnStepCompleted(s.RunId, s.info, s.elapsed, null, failed: true), (run.RunId, info, elapsed));
                 if (next is not { } due)
                 {
                     throw new StepFailedException(name, step, ErrorInfo.FromException(ex), ex);
@@ -126,7 +126,7 @@ internal sealed class StepRunner(Activation run)
             }
 
             DurablyTelemetry.StepExecuted(activity, info, options.Telemetry, result, usage);
-            Runtime.Observe(o => o.OnStepCompleted(run.RunId, info, duration, usage, failed: false));
+            Runtime.Observe(static (o, s) => o.OnStepCompleted(s.RunId, s.info, s.duration, s.usage, failed: false), (run.RunId, info, duration, usage));
             run.Compensations.Register(name, options);
             return result;
         }
