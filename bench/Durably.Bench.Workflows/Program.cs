@@ -7,7 +7,17 @@ using Durably.Bench.Workflows;
 // Workflow workload: W workflows of N trivial durable steps, at most C at a time, on a fresh SQLite journal per round.
 // Prints JSON lines: the environment, one line per round (each with its own raw fdatasync baseline, measured in the
 // same folder just before it), a summary with the median and the spread across rounds, then replay. See bench/README.md.
-var options = BenchOptions.Parse(args);
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"Durably.Bench.Workflows: {ex.Message} Options: -W/--workflows N, -N/--steps N, -C/--concurrency N, --rounds N, --seconds S, --warmup-seconds S, --raw-seconds S, --durability full|normal, --kind compute|effect, --replay-steps N, --only workload|replay, --dir PATH, --alloc-profile (bench/README.md explains them).");
+    return 2;
+}
+
 var dir = Path.Combine(options.Dir, "durably-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dir);
 
@@ -96,6 +106,8 @@ finally
     Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     Directory.Delete(dir, recursive: true);
 }
+
+return 0;
 
 static void Emit(JsonObject line) => Console.WriteLine(line.ToJsonString());
 

@@ -35,7 +35,7 @@ internal static class ChatJson
     public static string Hash(JsonElement element) => Hash(JsonMarshal.GetRawUtf8Value(element));
 
     // Serializes the request's messages once, naming each by the hash of its JSON.
-    public static PreparedRequest Prepare(IEnumerable<ChatMessage> messages, JsonSerializerOptions options, bool fingerprint)
+    public static PreparedRequest Prepare(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, JsonSerializerOptions options, bool fingerprint)
     {
         List<ChatMessage> list = [.. messages];
         var hashes = new string[list.Count];
@@ -52,7 +52,7 @@ internal static class ChatJson
             }
         }
 
-        return new PreparedRequest(list, hashes, bodies, normalized is null ? null : HashOfHashes(normalized));
+        return new PreparedRequest(list, hashes, bodies, normalized is null ? null : HashOfHashes(normalized), ChatOptionsFingerprint.Of(chatOptions, options));
     }
 
     // Message ids and timestamps are left out of the fingerprint: some clients (FunctionInvokingChatClient's streaming
@@ -102,5 +102,5 @@ internal static class ChatJson
             : throw new JsonException($"The journaled model call refers to message {hash} but does not hold its body.");
 }
 
-// A request's messages with their hashes and JSON bodies, and the fingerprint checked on replay.
-internal sealed record PreparedRequest(List<ChatMessage> Messages, string[] Hashes, JsonElement[] Bodies, string? Fingerprint);
+// A request's messages with their hashes and JSON bodies, the messages' fingerprint checked on replay, and its chat options.
+internal sealed record PreparedRequest(List<ChatMessage> Messages, string[] Hashes, JsonElement[] Bodies, string? Fingerprint, (string Hash, JsonElement Summary) Options);

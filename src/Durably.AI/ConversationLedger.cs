@@ -17,6 +17,7 @@ internal sealed class ConversationLedger
 
     private readonly Lock _gate = new();
     private readonly HashSet<string> _stored = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JsonElement> _options = new(StringComparer.Ordinal);
     private readonly LinkedList<(string Id, string[] Hashes)> _conversations = new();
 
     public static ConversationLedger For(RunContext run) => Ledgers.GetValue(run, static _ => new ConversationLedger());
@@ -24,6 +25,7 @@ internal sealed class ConversationLedger
     // Builds a live model call's record: the request by reference where the journal holds it, only new bodies stored.
     public ModelCallRecord Record(PreparedRequest request, bool deduplicate, JsonSerializerOptions options, ChatResponse? response, List<JsonElement>? updates)
     {
+        var chatOptions = request.Options;
         var bodies = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         List<string>? output = null;
         if (response is not null)
@@ -58,9 +60,17 @@ internal sealed class ConversationLedger
             }
         }
 
+        bool optionsStored;
+        lock (_gate)
+        {
+            optionsStored = deduplicate && _options.ContainsKey(chatOptions.Hash);
+        }
+
         described.Added = [.. request.Hashes.Skip(keep)];
         return new ModelCallRecord
         {
+            Options = chatOptions.Hash,
+            OptionsSummary = optionsStored ? null : chatOptions.Summary,
             Request = described,
             Bodies = bodies.Count == 0 ? null : bodies,
             Response = response is null ? null : ChatJson.Skeleton(response, options),
@@ -81,11 +91,25 @@ internal sealed class ConversationLedger
                 _stored.UnionWith(record.Bodies.Keys);
             }
 
+            if (record is { Options: { } hash, OptionsSummary: { } summary })
+            {
+                _options.TryAdd(hash, summary);
+            }
+
             _conversations.AddFirst((id, conversation));
             if (_conversations.Count > Remembered)
             {
                 _conversations.RemoveLast();
             }
+        }
+    }
+
+    // The summary of chat options an earlier model step of this activation journaled, for naming what changed.
+    public JsonElement? OptionsSummary(string hash)
+    {
+        lock (_gate)
+        {
+            return _options.TryGetValue(hash, out var summary) ? summary : null;
         }
     }
 

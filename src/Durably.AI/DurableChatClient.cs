@@ -94,7 +94,7 @@ public sealed class DurableChatClient : DelegatingChatClient
     private async Task<ChatResponse> GetJournaledResponseAsync(RunContext run, IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, CancellationToken cancellationToken)
     {
         var ledger = ConversationLedger.For(run);
-        var request = ChatJson.Prepare(messages, Json, Options.VerifyRequests);
+        var request = ChatJson.Prepare(messages, chatOptions, Json, Options.VerifyRequests);
         ReportPlainTools(run, chatOptions);
         var record = await run.StepAsync(
             Options.StepName,
@@ -103,10 +103,10 @@ public sealed class DurableChatClient : DelegatingChatClient
                 InModelStepFlag.Value = true;
                 using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(step.CancellationToken, cancellationToken);
                 var response = await InnerClient.GetResponseAsync(request.Messages, chatOptions, cancellation.Token);
-                Report(step, response.Usage);
+                Report(step, response.Usage, response.ModelId ?? chatOptions?.ModelId);
                 return ledger.Record(request, Options.DeduplicateMessages, Json, response, updates: null);
             },
-            StepOptionsFor(request, chatOptions));
+            StepOptionsFor(request, ledger, chatOptions));
         ledger.Remember(request, record);
         return ChatJson.ToResponse(record, Json);
     }
@@ -114,7 +114,7 @@ public sealed class DurableChatClient : DelegatingChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> GetJournaledUpdatesAsync(RunContext run, IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var ledger = ConversationLedger.For(run);
-        var request = ChatJson.Prepare(messages, Json, Options.VerifyRequests);
+        var request = ChatJson.Prepare(messages, chatOptions, Json, Options.VerifyRequests);
         ReportPlainTools(run, chatOptions);
         var live = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stopped = new CancellationTokenSource();
@@ -153,7 +153,8 @@ public sealed class DurableChatClient : DelegatingChatClient
                     failure = ErrorInfo.FromException(ex);
                 }
 
-                Report(step, received.ToChatResponse().Usage);
+                var streamed = received.ToChatResponse();
+                Report(step, streamed.Usage, streamed.ModelId ?? chatOptions?.ModelId);
                 var record = ledger.Record(request, Options.DeduplicateMessages, Json, response: null, updates);
                 if (failure is not null)
                 {
@@ -163,7 +164,7 @@ public sealed class DurableChatClient : DelegatingChatClient
 
                 return record;
             },
-            StepOptionsFor(request, chatOptions));
+            StepOptionsFor(request, ledger, chatOptions));
 
         // The channel completes when the step's outcome is durable (or it failed), never before.
         _ = stepTask.ContinueWith(static (_, channel) => ((Channel<ChatResponseUpdate>)channel!).Writer.TryComplete(), live, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -223,14 +224,44 @@ public sealed class DurableChatClient : DelegatingChatClient
         }
     }
 
-    private StepOptions StepOptionsFor(PreparedRequest request, ChatOptions? chatOptions)
-        => StepOptions.Model with { Arguments = request.Fingerprint, Retry = Options.Retry, Telemetry = GenAITelemetry.ForChat(InnerClient, chatOptions) };
+    private StepOptions StepOptionsFor(PreparedRequest request, ConversationLedger ledger, ChatOptions? chatOptions)
+        => StepOptions.Model with
+        {
+            Arguments = request.Fingerprint,
+            Retry = Options.Retry,
+            CheckRecorded = (value, reuse) => CheckOptions(request, ledger, value as ModelCallRecord, reuse),
+            Telemetry = GenAITelemetry.ForChat(InnerClient, chatOptions),
+        };
 
-    private static void Report(StepContext step, UsageDetails? usage)
+    // The request's messages are checked by the step's argument hash; its chat options by the record's options hash. A record
+    // journaled before options were recorded (version 1) replays unchecked, but a fork never reuses it.
+    private StepMismatch? CheckOptions(PreparedRequest request, ConversationLedger ledger, ModelCallRecord? record, StepReuse reuse)
+    {
+        var (hash, summary) = request.Options;
+        if (record is null || record.Options == hash || (reuse == StepReuse.Replay && (!Options.VerifyOptions || record.Options is null)))
+        {
+            return null;
+        }
+
+        if (record.Options is null)
+        {
+            return new StepMismatch("without recorded chat options (journaled by an older version)", "with chat options " + summary.GetRawText());
+        }
+
+        if ((record.OptionsSummary ?? ledger.OptionsSummary(record.Options)) is not { } journaled)
+        {
+            return new StepMismatch($"with chat options {record.Options}", $"with chat options {hash} ({summary.GetRawText()})");
+        }
+
+        var (before, after) = ChatOptionsFingerprint.Difference(journaled, summary);
+        return new StepMismatch($"with chat options {before}", $"with chat options {after} (set DurableChatClientOptions.VerifyOptions = false to replay with changed options)");
+    }
+
+    private static void Report(StepContext step, UsageDetails? usage, string? model)
     {
         if (usage is not null)
         {
-            step.ReportUsage(new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0));
+            step.ReportUsage(new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0) { Model = model });
         }
     }
 }

@@ -15,9 +15,23 @@ public sealed class DurableChatClientOptions
     /// A replayed call whose messages differ from the journaled ones stops the run with a <see cref="NonDeterminismException"/>
     /// instead of returning an answer to another question. The fingerprint covers each message's role, author, contents and
     /// additional properties, not its <see cref="ChatMessage.MessageId"/> or <see cref="ChatMessage.CreatedAt"/>, which some
-    /// clients generate afresh on every execution. Chat options (tools, temperature) are not fingerprinted.
+    /// clients generate afresh on every execution. Chat options are checked by <see cref="VerifyOptions"/>. Off, model steps record
+    /// no request hash, and a fork (<see cref="ForkRequest.ReuseModelOutputs"/>) never reuses their outputs.
     /// </remarks>
     public bool VerifyRequests { get; init; } = true;
+
+    /// <summary>Gets a value indicating whether a replayed model call must have the chat options it was journaled with. Default <see langword="true"/>.</summary>
+    /// <remarks>
+    /// <para>Each model step records a hash of the <see cref="ChatOptions"/> that decide what the model answers: model id, instructions,
+    /// temperature, top-p, top-k, penalties, seed, max output tokens, stop sequences, response format, tool mode, parallel tool
+    /// calls, reasoning options, the tools offered (each by name, description and parameter schema) and additional properties; not
+    /// per-call values (conversation id, continuation token, background responses). A replayed call with other options stops
+    /// the run with a <see cref="NonDeterminismException"/> naming the options that changed, as a changed request does.</para>
+    /// <para>Set it to <see langword="false"/> to let runs in flight replay after a deliberate change of options (a new tool, a
+    /// cheaper model). The hash is recorded either way, and a fork matches on it whatever this says. Steps journaled before
+    /// options were recorded replay without the check.</para>
+    /// </remarks>
+    public bool VerifyOptions { get; init; } = true;
 
     /// <summary>Gets a value indicating whether a model step stores only request messages the run has not journaled before. Default <see langword="true"/>.</summary>
     /// <remarks>

@@ -89,7 +89,7 @@ public static class ModelCallReader
         return hashes.Length == request.Count ? hashes : null;
     }
 
-    private static ModelCallRecord? TryDecode(IPayloadCodec codec, Payload payload)
+    internal static ModelCallRecord? TryDecode(IPayloadCodec codec, Payload payload)
     {
         try
         {

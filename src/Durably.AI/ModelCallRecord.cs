@@ -4,12 +4,13 @@ using Durably.Journal;
 
 namespace Durably.AI;
 
-// The journaled result of a model step (wire format version 1). Property names are never renamed; fields are only added.
+// The journaled result of a model step. Property names are never renamed; fields are only added.
 // Message bodies are keyed by a hash of their JSON; "req" names the request's messages by hash, as a prefix of an
-// earlier model step's conversation plus what was added. Replay reads only "msgs", "res", "out" and "upd".
+// earlier model step's conversation plus what was added. Replay reads "msgs", "res", "out" and "upd", and checks "opt".
+// Version 1: no "opt"/"opts" (replay of such a record skips the chat options check). Version 2: "opt" always.
 internal sealed class ModelCallRecord
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     [JsonPropertyName("v")]
     [JsonRequired]
@@ -43,6 +44,16 @@ internal sealed class ModelCallRecord
     [JsonPropertyName("err")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ErrorInfo? Error { get; set; }
+
+    // The hash of the request's chat options (ChatOptionsFingerprint), checked on replay and by a fork's cache.
+    [JsonPropertyName("opt")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Options { get; set; }
+
+    // The chat options summary "opt" names, stored the first time the run uses it, for readers and for naming what changed.
+    [JsonPropertyName("opts")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? OptionsSummary { get; set; }
 
     [JsonPropertyName("step")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -10,6 +10,8 @@ namespace Durably.AI;
 /// the runtime executes and of every model step it replays from the journal instead (the usage is recorded with each
 /// step's outcome by <see cref="StepContext.ReportUsage"/>, which <see cref="DurableChatClient"/> calls).
 /// <see cref="GetReportAsync"/> adds what the run's journal records over all processes that executed it.</para>
+/// <para>Tokens are counted per model id (<see cref="TokenUsage.Model"/>) and priced at that model's prices (<see cref="TokenPrices.Models"/>);
+/// <see cref="RunCostReport.ByModel"/> gives the breakdown. A fork's cache hits count as replayed (saved), not spent.</para>
 /// <para>Thread-safe. Only <see cref="StepKind.Model"/> steps are counted.</para>
 /// </remarks>
 public sealed class TokenAccounting : RunObserver
@@ -26,7 +28,7 @@ public sealed class TokenAccounting : RunObserver
     /// <summary>Gets the token prices, if any.</summary>
     public TokenPrices? Prices { get; }
 
-    /// <summary>Returns what this process observed of a run: model steps executed and replayed, and their tokens.</summary>
+    /// <summary>Returns what this process observed of a run: model steps executed and replayed, and their tokens, in total and per model.</summary>
     public RunCostReport GetReport(RunId runId)
     {
         var counters = _runs.GetValueOrDefault(runId);
@@ -41,31 +43,64 @@ public sealed class TokenAccounting : RunObserver
             {
                 RunId = runId,
                 Prices = Prices,
-                Spent = new TokenUsage(counters.SpentIn, counters.SpentOut),
-                Saved = new TokenUsage(counters.SavedIn, counters.SavedOut),
-                ModelCallsExecuted = counters.Executed,
-                ModelCallsReplayed = counters.Replayed,
+                Spent = Sum(counters.Models.Values.Select(m => m.Spent)),
+                Saved = Sum(counters.Models.Values.Select(m => m.Saved)),
+                ModelCallsExecuted = counters.Models.Values.Sum(m => m.Executed),
+                ModelCallsReplayed = counters.Models.Values.Sum(m => m.Replayed),
+                ByModel = [.. counters.Models.Select(m => new ModelTokens
+                {
+                    Model = m.Key.Model,
+                    Prices = Prices,
+                    Spent = m.Value.Spent with { Model = m.Key.Model },
+                    Saved = m.Value.Saved with { Model = m.Key.Model },
+                    ModelCallsExecuted = m.Value.Executed,
+                    ModelCallsReplayed = m.Value.Replayed,
+                })],
             };
         }
     }
 
-    /// <summary>Returns <see cref="GetReport"/> plus the tokens the run's journal records for all its model steps.</summary>
+    /// <summary>Returns <see cref="GetReport"/> plus what the run's journal records for all its model steps: the tokens spent on model calls, per model, and a fork's cache hits.</summary>
     /// <exception cref="RunNotFoundException">The run does not exist.</exception>
     public async Task<RunCostReport> GetReportAsync(IJournalStore store, RunId runId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         var entries = await store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
         var models = entries.OfType<StepStarted>().Where(s => s.Kind == StepKind.Model).Select(s => s.Step).ToHashSet();
-        long input = 0, output = 0;
+        var journaled = new Dictionary<ModelKey, TokenUsage>();
+        var hits = new List<int>();
+        var hitTokens = RunCostReport.Zero;
         var calls = 0;
         foreach (var completed in entries.OfType<StepCompleted>().Where(c => models.Contains(c.Step)))
         {
+            var usage = completed.Usage ?? RunCostReport.Zero;
+            if (completed.IsForkCacheHit)
+            {
+                hits.Add(completed.Step);
+                hitTokens = Add(hitTokens, usage);
+                continue;
+            }
+
             calls++;
-            input += completed.Usage?.InputTokens ?? 0;
-            output += completed.Usage?.OutputTokens ?? 0;
+            var key = new ModelKey(usage.Model);
+            journaled[key] = Add(journaled.GetValueOrDefault(key) ?? RunCostReport.Zero, usage);
         }
 
-        return GetReport(runId) with { Journaled = new TokenUsage(input, output), JournaledModelCalls = calls };
+        var report = GetReport(runId);
+        var byModel = report.ByModel.ToDictionary(m => new ModelKey(m.Model));
+        foreach (var (key, usage) in journaled)
+        {
+            byModel[key] = (byModel.GetValueOrDefault(key) ?? new ModelTokens { Model = key.Model, Prices = Prices }) with { Journaled = usage with { Model = key.Model } };
+        }
+
+        return report with
+        {
+            Journaled = Sum(journaled.Values),
+            JournaledModelCalls = calls,
+            CacheHits = hits,
+            CacheHitTokens = hitTokens,
+            ByModel = [.. byModel.Values.Select(m => m.Journaled is null ? m with { Journaled = new TokenUsage(0, 0) { Model = m.Model } } : m)],
+        };
     }
 
     /// <inheritdoc/>
@@ -77,13 +112,7 @@ public sealed class TokenAccounting : RunObserver
             return;
         }
 
-        var counters = _runs.GetOrAdd(runId, static _ => new Counters());
-        lock (counters)
-        {
-            counters.Executed++;
-            counters.SpentIn += usage?.InputTokens ?? 0;
-            counters.SpentOut += usage?.OutputTokens ?? 0;
-        }
+        Count(runId, usage, replayed: false);
     }
 
     /// <inheritdoc/>
@@ -95,22 +124,52 @@ public sealed class TokenAccounting : RunObserver
             return;
         }
 
+        Count(runId, usage, replayed: true);
+    }
+
+    private void Count(RunId runId, TokenUsage? usage, bool replayed)
+    {
         var counters = _runs.GetOrAdd(runId, static _ => new Counters());
+        var key = new ModelKey(usage?.Model);
         lock (counters)
         {
-            counters.Replayed++;
-            counters.SavedIn += usage?.InputTokens ?? 0;
-            counters.SavedOut += usage?.OutputTokens ?? 0;
+            if (!counters.Models.TryGetValue(key, out var model))
+            {
+                counters.Models[key] = model = new ModelCounters();
+            }
+
+            if (replayed)
+            {
+                model.Replayed++;
+                model.Saved = Add(model.Saved, usage);
+            }
+            else
+            {
+                model.Executed++;
+                model.Spent = Add(model.Spent, usage);
+            }
         }
+    }
+
+    private static TokenUsage Add(TokenUsage sum, TokenUsage? usage)
+        => usage is null ? sum : new TokenUsage(sum.InputTokens + usage.InputTokens, sum.OutputTokens + usage.OutputTokens);
+
+    private static TokenUsage Sum(IEnumerable<TokenUsage> usages) => usages.Aggregate(RunCostReport.Zero, Add);
+
+    // A dictionary key for a model id that may be null (steps that reported no model).
+    private readonly record struct ModelKey(string? Model);
+
+    private sealed class ModelCounters
+    {
+        public int Executed;
+        public int Replayed;
+        public TokenUsage Spent = RunCostReport.Zero;
+        public TokenUsage Saved = RunCostReport.Zero;
     }
 
     private sealed class Counters
     {
-        public int Executed;
-        public int Replayed;
-        public long SpentIn;
-        public long SpentOut;
-        public long SavedIn;
-        public long SavedOut;
+        // In order of first use: Dictionary keeps insertion order while nothing is removed.
+        public readonly Dictionary<ModelKey, ModelCounters> Models = [];
     }
 }

@@ -111,8 +111,13 @@ internal sealed class LeaseOwnerLocks(string journalPath) : IDisposable
     }
 
     // Deletes the files of dead owners that no lease names any more (after a claim took their runs over).
-    public void Forget(SqliteConnection writer, IEnumerable<string> deadOwners)
+    public void Forget(SqliteConnection writer, IReadOnlyCollection<string> deadOwners)
     {
+        if (deadOwners.Count == 0)
+        {
+            return;
+        }
+
         using var leased = writer.CreateCommand();
         leased.CommandText = "SELECT 1 FROM runs WHERE status < 3 AND lease_owner = $owner LIMIT 1";
         var owner = leased.Parameters.Add("$owner", SqliteType.Text);

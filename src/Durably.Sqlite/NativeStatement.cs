@@ -9,7 +9,8 @@ namespace Durably.Sqlite;
 // Microsoft.Data.Sqlite allocates a parameter binder per parameter, a data reader and its statement iterators on every
 // execution, which was about 4 KB and a good part of the CPU of each append; this binds and steps the same prepared
 // statement with no allocation. Errors surface as the SqliteException Microsoft.Data.Sqlite would throw, so the
-// store's error translation is the same on both paths. Used by the writer thread only.
+// store's error translation is the same on both paths. Not thread-safe: used by one thread at a time (the writer's
+// statements by the writer thread, a read's by the read).
 internal sealed class NativeStatement : IDisposable
 {
     private readonly sqlite3 _db;
@@ -102,6 +103,20 @@ internal sealed class NativeStatement : IDisposable
     public void Reset() => raw.sqlite3_reset(_statement);
 
     public bool IsNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+
+    public bool IsInteger(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_INTEGER;
+
+    public bool IsBlob(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_BLOB;
+
+    // The column's storage class as SQLite names it, for messages about damaged rows.
+    public string TypeName(int column) => raw.sqlite3_column_type(_statement, column) switch
+    {
+        raw.SQLITE_INTEGER => "an integer",
+        raw.SQLITE_FLOAT => "a real number",
+        raw.SQLITE_TEXT => "text",
+        raw.SQLITE_BLOB => "bytes",
+        _ => "NULL",
+    };
 
     // An integer column's value; anything else (NULL, text: a damaged row) is an InvalidCastException, as it is
     // from Microsoft.Data.Sqlite's reader, which the store reports as a damaged file.

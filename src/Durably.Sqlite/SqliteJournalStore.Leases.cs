@@ -25,11 +25,10 @@ public sealed partial class SqliteJournalStore
         return Enqueue<IReadOnlyList<RunLease>>((store, now) =>
         {
             store.Owners.Hold(store._writer, request.Owner);
-            using var holders = store._writer.CreateCommand();
-            holders.CommandText = """
+            var holders = store.WriterCommand("""
                 SELECT DISTINCT lease_owner FROM runs INDEXED BY runs_leased
                 WHERE lease_owner IS NOT NULL AND lease_owner <> $owner AND lease_expires_at > $now AND status < 3 AND (status <> 2 OR wake_at <= $now)
-                """;
+                """);
             holders.Parameters.AddWithValue("$owner", request.Owner);
             holders.Parameters.AddWithValue("$now", now);
             var dead = store.Owners.FindDead(ReadStrings(holders));
@@ -37,12 +36,14 @@ public sealed partial class SqliteJournalStore
             // Each branch reads an index that holds only its candidates, in id order, and stops at the limit: the
             // cost of a claim does not grow with the runs that are finished, waiting for a later time or leased.
             // (SQLite uses a partial index only where the query repeats its condition: hence "status < 3 AND status = 2".)
-            using var claim = store._writer.CreateCommand();
-            var free = $"(lease_expires_at IS NULL OR lease_expires_at <= $now{DeadHolders(claim, dead)})";
+            // Kept prepared when no dead holder is named (always, but for the claim right after a holder died).
+            var named = dead.Count > 0 ? store._writer.CreateCommand() : null;
+            using var dynamicClaim = named;
+            var free = $"(lease_expires_at IS NULL OR lease_expires_at <= $now{(named is null ? string.Empty : DeadHolders(named, dead))})";
             var own = request.IncludeOwnLeases
                 ? "UNION SELECT id FROM runs INDEXED BY runs_leased WHERE lease_owner = $owner AND status < 3"
                 : string.Empty;
-            claim.CommandText = $"""
+            var sql = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
                 WHERE id IN (
                     SELECT id FROM (SELECT id FROM runs INDEXED BY runs_ready WHERE status < 2 AND {free} ORDER BY id LIMIT $limit)
@@ -51,6 +52,17 @@ public sealed partial class SqliteJournalStore
                     ORDER BY id LIMIT $limit)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
+            SqliteCommand claim;
+            if (named is null)
+            {
+                claim = store.WriterCommand(sql);
+            }
+            else
+            {
+                named.CommandText = sql;
+                claim = named;
+            }
+
             claim.Parameters.AddWithValue("$owner", request.Owner);
             claim.Parameters.AddWithValue("$expires", now + (long)request.LeaseDuration.TotalMilliseconds);
             claim.Parameters.AddWithValue("$now", now);
@@ -72,20 +84,31 @@ public sealed partial class SqliteJournalStore
         {
             var (runKey, _) = store.FindRun(store._writer, runId);
             store.Owners.Hold(store._writer, owner);
-            using var holder = store._writer.CreateCommand();
-            holder.CommandText = "SELECT lease_owner FROM runs WHERE id = $run AND status < 3 AND lease_expires_at > $now AND lease_owner <> $owner";
+            var holder = store.WriterCommand("SELECT lease_owner FROM runs WHERE id = $run AND status < 3 AND lease_expires_at > $now AND lease_owner <> $owner");
             holder.Parameters.AddWithValue("$owner", owner);
             holder.Parameters.AddWithValue("$now", now);
             holder.Parameters.AddWithValue("$run", runKey);
             var dead = store.Owners.FindDead(ReadStrings(holder));
 
-            using var claim = store._writer.CreateCommand();
-            claim.CommandText = $"""
+            var named = dead.Count > 0 ? store._writer.CreateCommand() : null;
+            using var dynamicClaim = named;
+            var sql = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
                 WHERE id = $run AND status < 3
-                  AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{DeadHolders(claim, dead)})
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{(named is null ? string.Empty : DeadHolders(named, dead))})
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
+            SqliteCommand claim;
+            if (named is null)
+            {
+                claim = store.WriterCommand(sql);
+            }
+            else
+            {
+                named.CommandText = sql;
+                claim = named;
+            }
+
             claim.Parameters.AddWithValue("$owner", owner);
             claim.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
             claim.Parameters.AddWithValue("$now", now);
@@ -106,12 +129,11 @@ public sealed partial class SqliteJournalStore
         {
             var (runKey, _) = store.FindRun(store._writer, lease.RunId);
             store.Owners.Hold(store._writer, lease.Owner);
-            using var renew = store._writer.CreateCommand();
-            renew.CommandText = """
+            var renew = store.WriterCommand("""
                 UPDATE runs SET lease_expires_at = $expires
                 WHERE id = $run AND lease_epoch = $epoch AND lease_owner = $owner AND status < 3
                 RETURNING run_id, lease_epoch, lease_expires_at
-                """;
+                """);
             renew.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
             renew.Parameters.AddWithValue("$run", runKey);
             renew.Parameters.AddWithValue("$epoch", lease.Epoch);
@@ -142,8 +164,7 @@ public sealed partial class SqliteJournalStore
                 return 0;
             }
 
-            using var release = store._writer.CreateCommand();
-            release.CommandText = "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $run AND lease_epoch = $epoch AND lease_owner = $owner";
+            var release = store.WriterCommand("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $run AND lease_epoch = $epoch AND lease_owner = $owner");
             release.Parameters.AddWithValue("$run", runKey);
             release.Parameters.AddWithValue("$epoch", lease.Epoch);
             release.Parameters.AddWithValue("$owner", lease.Owner);

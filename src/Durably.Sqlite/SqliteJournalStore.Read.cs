@@ -129,20 +129,27 @@ public sealed partial class SqliteJournalStore
         {
             long runKey, nextSequence;
             object link;
-            using (var find = connection.CreateCommand())
+            var find = _readers.Statement(connection, $"SELECT id, next_seq, last_entry, {StoredRunId} FROM runs WHERE run_id = ?1");
+            find.BindText(1, runId.Value);
+            try
             {
-                find.CommandText = $"SELECT id, next_seq, last_entry, {StoredRunId} FROM runs WHERE run_id = $run_id";
-                find.Parameters.AddWithValue("$run_id", runId.Value);
-                using var run = find.ExecuteReader();
-                (runKey, nextSequence, link) = run.Read() ? (run.GetInt64(0), run.GetInt64(1), run.GetValue(2)) : throw new RunNotFoundException(runId);
-                CheckFound(runId, run.GetString(3));
+                if (!find.Step())
+                {
+                    throw new RunNotFoundException(runId);
+                }
+
+                (runKey, nextSequence, link) = (find.GetInt64(0), find.GetInt64(1), find.IsNull(2) ? DBNull.Value : find.GetInt64(2));
+                CheckFound(runId, find.GetBytes(3));
+            }
+            finally
+            {
+                find.Reset();
             }
 
             // Follow the links from the last entry back to fromSequence; every step must be this run's previous entry.
+            // One prepared statement stepped once per entry, through SQLitePCL: a replay reads thousands of entries.
             var entries = new List<JournalEntry>((int)Math.Clamp(nextSequence - fromSequence, 0, 1024));
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT run, seq, prev, data, crc FROM entries WHERE id = $id";
-            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            var lookup = _readers.Statement(connection, "SELECT run, seq, prev, data, crc FROM entries WHERE id = ?1");
             for (var seq = nextSequence - 1; seq >= fromSequence; seq--)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -151,15 +158,21 @@ public sealed partial class SqliteJournalStore
                     throw Missing(seq);
                 }
 
-                id.Value = key;
-                using var reader = command.ExecuteReader();
-                if (!reader.Read() || reader.GetValue(0) is not long run || run != runKey || reader.GetValue(1) is not long stored || stored != seq)
+                lookup.Bind(1, key);
+                try
                 {
-                    throw Missing(seq);
-                }
+                    if (!lookup.Step() || !lookup.IsInteger(0) || lookup.GetInt64(0) != runKey || !lookup.IsInteger(1) || lookup.GetInt64(1) != seq)
+                    {
+                        throw Missing(seq);
+                    }
 
-                entries.Add(DecodeEntry(Path, runId.Value, seq, reader, 3));
-                link = reader.GetValue(2);
+                    entries.Add(DecodeEntry(Path, runId.Value, seq, lookup, 3));
+                    link = lookup.IsNull(2) ? DBNull.Value : lookup.GetInt64(2);
+                }
+                finally
+                {
+                    lookup.Reset();
+                }
             }
 
             if (fromSequence == 0 && link is not DBNull)
@@ -173,6 +186,23 @@ public sealed partial class SqliteJournalStore
             JournalCorruptedException Missing(long seq)
                 => new($"Entry {seq} of run '{runId}' in the journal file '{Path}' is missing (its run record says the journal has {nextSequence} entries). The file is damaged; restore it from a backup.") { StoreLocation = Path };
         });
+    }
+
+    // The same check on a row of a native statement.
+    private static JournalEntry DecodeEntry(string path, string runId, long seq, NativeStatement row, int column)
+    {
+        if (!row.IsBlob(column))
+        {
+            throw StoredEntries.Damaged(runId, seq, path, $"is stored as {row.TypeName(column)}, not as bytes");
+        }
+
+        var data = row.GetBytes(column);
+        if (!row.IsInteger(column + 1) || row.GetInt64(column + 1) != Checksum.Compute(data))
+        {
+            throw StoredEntries.Damaged(runId, seq, path, "does not match its checksum: its bytes were changed after it was written");
+        }
+
+        return StoredEntries.Decode(data, runId, seq, path);
     }
 
     // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
@@ -220,7 +250,7 @@ public sealed partial class SqliteJournalStore
             }
             else
             {
-                connection.Dispose();
+                _readers.Discard(connection);
             }
         }
     }
@@ -238,8 +268,15 @@ public sealed partial class SqliteJournalStore
 
     private (long RunKey, RunStatus Status)? TryFindRun(SqliteConnection connection, RunId runId)
     {
-        using var find = connection.CreateCommand();
-        find.CommandText = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
+        const string Sql = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
+        var owned = connection == _writer ? null : connection.CreateCommand();
+        using var disposed = owned;
+        if (owned is not null)
+        {
+            owned.CommandText = Sql;
+        }
+
+        var find = owned ?? WriterCommand(Sql);
         find.Parameters.AddWithValue("$run_id", runId.Value);
         using var reader = find.ExecuteReader();
         if (!reader.Read())

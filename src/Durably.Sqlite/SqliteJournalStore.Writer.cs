@@ -17,6 +17,35 @@ public sealed partial class SqliteJournalStore
     private readonly Statements _statements;
     private readonly GroupCommitWriter<WriteItem> _writes;
 
+    // Commands of fixed SQL run by write functions (claims, leases, signals), prepared once on the writer connection
+    // and kept for the store's lifetime: Microsoft.Data.Sqlite parses and prepares a new command's SQL at each
+    // execution. The writer connection runs no ADO.NET transaction (the batch's BEGIN is a statement), so a kept
+    // command needs no Transaction set. Writer thread only; do not dispose what this returns.
+    private readonly Dictionary<string, SqliteCommand> _writerCommands = new(StringComparer.Ordinal);
+
+    private SqliteCommand WriterCommand(string sql)
+    {
+        if (!_writerCommands.TryGetValue(sql, out var command))
+        {
+            command = _writer.CreateCommand();
+            command.CommandText = sql;
+            _writerCommands.Add(sql, command);
+        }
+
+        command.Parameters.Clear();
+        return command;
+    }
+
+    private void DisposeWriterCommands()
+    {
+        foreach (var command in _writerCommands.Values)
+        {
+            command.Dispose();
+        }
+
+        _writerCommands.Clear();
+    }
+
     private Task<T> Enqueue<T>(Func<SqliteJournalStore, long, T> action)
     {
         var item = new FuncItem<T>(action);

@@ -140,6 +140,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
 
         await _writes.DisposeAsync().ConfigureAwait(false);
         _statements.Dispose();
+        DisposeWriterCommands();
         _writer.Dispose();
         _readers.Dispose();
         _owners?.Dispose();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Durably.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -19,6 +20,7 @@ internal sealed class SqliteReaderPool : IDisposable
     private readonly string _path;
     private readonly int _maxIdle;
     private readonly Stack<SqliteConnection> _idle = new();
+    private readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, NativeStatement>> _statements = new();
     private bool _disposed;
 
     public SqliteReaderPool(string connectionString, string path, int maxIdle)
@@ -50,8 +52,23 @@ internal sealed class SqliteReaderPool : IDisposable
                 return connection;
             }
 
-            connection.Dispose();
+            Close(connection);
         }
+    }
+
+    // A statement prepared on a rented connection and kept with it for the connection's life: the reads every run
+    // makes (its journal) are not parsed again each time. The caller resets it after use, as a statement left
+    // stepping would keep the connection's read transaction open (and the pool would close the connection).
+    public NativeStatement Statement(SqliteConnection connection, string sql)
+    {
+        var cache = _statements.GetOrCreateValue(connection);
+        if (!cache.TryGetValue(sql, out var statement))
+        {
+            statement = new NativeStatement(connection, sql);
+            cache.Add(sql, statement);
+        }
+
+        return statement;
     }
 
     // Takes a connection back once its read is over; one that is not reusable (or past the idle cap) is closed.
@@ -63,7 +80,7 @@ internal sealed class SqliteReaderPool : IDisposable
         }
         else
         {
-            connection.Dispose();
+            Close(connection);
         }
     }
 
@@ -79,7 +96,7 @@ internal sealed class SqliteReaderPool : IDisposable
             }
         }
 
-        connection.Dispose();
+        Close(connection);
     }
 
     public void Dispose()
@@ -89,9 +106,28 @@ internal sealed class SqliteReaderPool : IDisposable
             _disposed = true;
             while (_idle.TryPop(out var connection))
             {
-                connection.Dispose();
+                Close(connection);
             }
         }
+    }
+
+    // Closes a rented connection that must not be reused.
+    public void Discard(SqliteConnection connection) => Close(connection);
+
+    // Finalizes the connection's kept statements, then closes it.
+    private void Close(SqliteConnection connection)
+    {
+        if (_statements.TryGetValue(connection, out var cache))
+        {
+            foreach (var statement in cache.Values)
+            {
+                statement.Dispose();
+            }
+
+            _statements.Remove(connection);
+        }
+
+        connection.Dispose();
     }
 
     private static bool IsReusable(SqliteConnection connection)

@@ -13,7 +13,8 @@ namespace Durably;
 /// <c>durably.tokens_saved.output_tokens</c>, never as <c>gen_ai.usage.*</c>, so a trace does not count tokens twice.</para>
 /// <para>Metrics: the counters <c>durably.steps.executed</c> and <c>durably.steps.replayed</c> (by <c>durably.step.kind</c>),
 /// <c>durably.retries</c>, <c>durably.indoubt.resolutions</c> (effects found in doubt at recovery, by <c>policy</c>),
-/// <c>durably.tokens.used</c> and <c>durably.tokens.saved</c> (by <c>gen_ai.request.model</c> and <c>gen_ai.token.type</c>);
+/// <c>durably.tokens.used</c> and <c>durably.tokens.saved</c> (by <c>gen_ai.request.model</c>, <c>gen_ai.response.model</c> and
+/// <c>gen_ai.token.type</c>);
 /// the histograms <c>durably.journal.commit.duration</c> (seconds from handing an append to the store until it is durable)
 /// and <c>durably.run.duration</c> (seconds from a run's start to its end, by <c>durably.workflow</c> and
 /// <c>durably.run.status</c>).</para>
@@ -154,8 +155,9 @@ public static class DurablyTelemetry
             return;
         }
 
-        var model = new KeyValuePair<string, object?>("gen_ai.request.model", telemetry?.Model);
-        counter.Add(usage.InputTokens, model, new("gen_ai.token.type", "input"));
-        counter.Add(usage.OutputTokens, model, new("gen_ai.token.type", "output"));
+        var requested = new KeyValuePair<string, object?>("gen_ai.request.model", telemetry?.Model);
+        var responded = new KeyValuePair<string, object?>("gen_ai.response.model", usage.Model);
+        counter.Add(usage.InputTokens, requested, responded, new("gen_ai.token.type", "input"));
+        counter.Add(usage.OutputTokens, requested, responded, new("gen_ai.token.type", "output"));
     }
 }

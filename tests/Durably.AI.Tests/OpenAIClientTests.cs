@@ -48,7 +48,7 @@ public sealed class OpenAIClientTests
         var response = JsonSerializer.Deserialize<ChatResponse>(seen[1], AIJsonUtilities.DefaultOptions)!;
         Assert.Equal(("chatcmpl-0", "fake-model", ChatFinishReason.Stop), (response.ResponseId, response.ModelId, response.FinishReason));
         Assert.Equal((21L, 6L), (response.Usage!.InputTokenCount, response.Usage.OutputTokenCount));
-        Assert.Equal(new TokenUsage(21, 6), Assert.Single((await harness.Store.ReadAsync(Id)).OfType<StepCompleted>(), c => c.Step == 1).Usage);
+        Assert.Equal(new TokenUsage(21, 6) { Model = "fake-model" }, Assert.Single((await harness.Store.ReadAsync(Id)).OfType<StepCompleted>(), c => c.Step == 1).Usage);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class OpenAIClientTests
         Assert.Single(server.Requests);
         Assert.True(runs[0].Count > 5);
         Assert.Equal(runs[0], runs[1]);
-        Assert.Equal(new TokenUsage(33, 9), Assert.Single((await harness.Store.ReadAsync(Id)).OfType<StepCompleted>(), c => c.Step == 1).Usage);
+        Assert.Equal(new TokenUsage(33, 9) { Model = "fake-model" }, Assert.Single((await harness.Store.ReadAsync(Id)).OfType<StepCompleted>(), c => c.Step == 1).Usage);
     }
 
     [Fact]

@@ -105,3 +105,60 @@ public sealed class TokenAccountingTests
         Assert.Equal((0, 0, 0L), (report.ModelCallsExecuted, report.ModelCallsReplayed, report.Spent.TotalTokens));
     }
 }
+
+public sealed class TokenPricesTests
+{
+    private static readonly TokenPrices Prices = new(InputPerMillion: 2.50m, OutputPerMillion: 10m)
+    {
+        Models = new Dictionary<string, TokenPrices> { ["gpt-4o-mini"] = new(0.15m, 0.60m), ["gpt-4o-mini-search"] = new(1m, 1m) },
+    };
+
+    [Theory]
+    [InlineData("gpt-4o-mini", 0.15)]
+    [InlineData("GPT-4o-mini-2024-07-18", 0.15)]
+    [InlineData("gpt-4o-mini-search-preview", 1)]
+    [InlineData("gpt-4o", 2.50)]
+    [InlineData(null, 2.50)]
+    public void For_ModelId_PicksExactThenLongestPrefixThenDefault(string? model, double input)
+        => Assert.Equal((decimal)input, Prices.For(model).InputPerMillion);
+
+    [Fact]
+    public void For_ModelPricedInAnotherCurrency_Throws()
+    {
+        var prices = new TokenPrices(2.50m, 10m) { Models = new Dictionary<string, TokenPrices> { ["mistral"] = new(1m, 1m, "EUR") } };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => prices.CostOf(new TokenUsage(1, 1) { Model = "mistral" }));
+
+        Assert.Contains("in EUR, but this price list is in USD", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetReportAsync_TwoModels_BreaksCostDownPerModel()
+    {
+        await using var harness = new RuntimeHarness();
+        var model = new ScriptedChatClient(call => new ChatResponse(new ChatMessage(ChatRole.Assistant, "ok"))
+        {
+            ModelId = call.Options!.ModelId,
+            Usage = new UsageDetails { InputTokenCount = 1_000_000, OutputTokenCount = 100_000 },
+        });
+        var chat = new ChatClientBuilder(model).UseDurably().Build();
+        var accounting = new TokenAccounting(Prices);
+        var runtime = await harness.StartAsync(r =>
+        {
+            r.AddObserver(accounting);
+            r.Register<int, string>("two-models", async (_, _) =>
+                (await chat.GetResponseAsync("plan", new ChatOptions { ModelId = "gpt-4o" })).Text
+                + (await chat.GetResponseAsync("draft", new ChatOptions { ModelId = "gpt-4o-mini" })).Text);
+        });
+        var id = new RunId("two-models");
+
+        await (await runtime.Client.StartAsync("two-models", 0, new StartRunOptions { RunId = id })).GetResultAsync<string>(RuntimeHarness.Timeout);
+        var report = await accounting.GetReportAsync(harness.Store, id);
+
+        Assert.Equal(["gpt-4o", "gpt-4o-mini"], report.ByModel.Select(m => m.Model));
+        Assert.Equal([3.50m, 0.21m], report.ByModel.Select(m => m.SpentCost));
+        Assert.Equal(3.71m, report.SpentCost);
+        Assert.Equal(3.71m, report.JournaledCost);
+        Assert.Equal(new TokenUsage(2_000_000, 200_000), report.Spent);
+    }
+}

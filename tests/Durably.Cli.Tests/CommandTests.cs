@@ -358,6 +358,43 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
     }
 
     [Fact]
+    public async Task RunsShow_ChatRun_ShowsRepliesToolCallsAndReadableToolResults()
+    {
+        var store = _folder.File("chat.db");
+        await Stores.CreateChatAsync(store);
+
+        var text = await Processes.DurablyAsync("runs", "show", "chat-1", "--store", store);
+        var json = await Processes.DurablyAsync("runs", "show", "chat-1", "--store", store, "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Matches(@"\n\s*1\s+model\s+chat\s+completed\s.*asks for get_weather\(\{""city"":""Lisbon""\}\)", text.Stdout);
+        Assert.Matches(@"\n\s*2\s+effect\s+tool:get_weather\s+completed\s.*get_weather\(\{""city"":""Lisbon""\}\) -> \{""city"":""Lisbon"",""forecast"":""sunny""\}", text.Stdout);
+        Assert.Matches(@"\n\s*3\s+model\s+chat\s+completed\s.*""Lisbon is sunny today\.""", text.Stdout);
+        Assert.DoesNotContain("\\u0022", text.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"req\"", text.Stdout, StringComparison.Ordinal);
+        // --json keeps the exact data: the model step's record and the tool's result as the string it returned.
+        var steps = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("steps");
+        Assert.Equal(2, steps[0].GetProperty("result").GetProperty("v").GetInt32());
+        Assert.Equal("{\"city\":\"Lisbon\",\"forecast\":\"sunny\"}", steps[1].GetProperty("result").GetString());
+    }
+
+    [Fact]
+    public async Task RunsShow_ForkWithSameRequests_NamesItsCacheHits()
+    {
+        var store = _folder.File("chat.db");
+        await Stores.CreateChatAsync(store);
+
+        var text = await Processes.DurablyAsync("runs", "show", "chat-fork-1", "--store", store);
+        var json = await Processes.DurablyAsync("runs", "show", "chat-fork-1", "--store", store, "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("Cache hits step(s) 1, 3: the same request as in chat-1", text.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"\n\s*1\s+model\s+chat\s+completed\s.*cache hit: answered from chat-1", text.Stdout);
+        Assert.Contains("resolved by dry-run:chat-1", text.Stdout, StringComparison.Ordinal);
+        Assert.Equal([true, false, true], JsonDocument.Parse(json.Stdout).RootElement.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("cacheHit").GetBoolean()));
+    }
+
+    [Fact]
     public async Task Fork_PastTheEndOrExistingId_IsRefused()
     {
         var past = await Processes.DurablyAsync("fork", "done-1", "--at-step", "9", "--store", Store);

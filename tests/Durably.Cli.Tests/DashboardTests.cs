@@ -53,6 +53,28 @@ public sealed class DashboardTests(DashboardFixture dashboard) : IClassFixture<D
     }
 
     [Fact]
+    public async Task Timeline_ChatRun_ShowsRepliesToolCallsAndCacheHits()
+    {
+        var page = await dashboard.NewPageAsync();
+
+        await page.GotoAsync(dashboard.Url + "#/runs/chat-1");
+
+        var call = page.Locator("#steps tr[data-step='1'] td.notes");
+        await call.Locator(".call").WaitForAsync();
+        Assert.Equal("asks for get_weather({\"city\":\"Lisbon\"})", await call.InnerTextAsync());
+        var tool = await page.Locator("#steps tr[data-step='2'] td.notes").InnerTextAsync();
+        Assert.Equal("get_weather({\"city\":\"Lisbon\"}) → {\"city\":\"Lisbon\",\"forecast\":\"sunny\"}", tool);
+        Assert.Equal("“Lisbon is sunny today.”", await page.Locator("#steps tr[data-step='3'] td.notes .reply").InnerTextAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard-chat.png"), FullPage = true });
+
+        await page.GotoAsync(dashboard.Url + "#/runs/chat-fork-1");
+        await page.Locator("#steps tr[data-step='1'] .cachehit").WaitForAsync();
+        Assert.Contains("cache hit: answered from chat-1", await page.Locator("#steps tr[data-step='3'] td.notes").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#steps tr[data-step='2'] .cachehit").CountAsync());
+        Assert.Contains("steps 1, 3 (same request as in chat-1)", await page.Locator("dl.meta").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Approve_WithoutTokenOrPermission_IsRefusedAndChangesNothing()
     {
         using var http = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
@@ -131,6 +153,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Stores.CreateAsync(Store);
+        await Stores.CreateChatAsync(Store);
         var tokens = _folder.WritePrivate("tokens.json", $$"""
             {"tokens": [
               {"token": "{{ApproverToken}}", "user": "maria", "actions": ["approve", "reject"]},

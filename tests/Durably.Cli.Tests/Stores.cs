@@ -1,4 +1,8 @@
+using System.Text.Json;
+using Durably.AI;
 using Durably.Sqlite;
+using Durably.Testing;
+using Microsoft.Extensions.AI;
 using Durably.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -9,6 +13,8 @@ internal static class Stores
 {
     public static readonly RunId Done = new("done-1");
     public static readonly RunId Waiting = new("waiting-1");
+    public static readonly RunId Chat = new("chat-1");
+    public static readonly RunId ChatFork = new("chat-fork-1");
 
     // "done-1": a research run approved by "ana" and completed; "waiting-1": a research run waiting at gate "publish".
     public static async Task CreateAsync(string path)
@@ -30,6 +36,32 @@ internal static class Stores
         await runtime.Client.StartAsync(AgentWorkflows.Research, "group commit", new StartRunOptions { RunId = Waiting });
         await WaitForAsync(store, Waiting, r => r.StatusDetail?.Contains("approval:publish", StringComparison.Ordinal) == true);
         await runtime.StopAsync();
+    }
+
+    // "chat-1": a DurableChatClient tool loop with a scripted model: a tool call, a durable tool returning serialized JSON,
+    // a reply. "chat-fork-1": its fork with the same requests, every model step a cache hit.
+    public static async Task CreateChatAsync(string path)
+    {
+        await using var store = await SqliteJournalStore.OpenAsync(path);
+        await using var runtime = new DurableRuntime(store, new DurableRuntimeOptions { WorkerId = "chat-builder", PollInterval = TimeSpan.FromMilliseconds(50) });
+        RegisterChat(runtime);
+        await runtime.StartAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await (await runtime.Client.StartAsync("chat-agent", "Weather in Lisbon?", new StartRunOptions { RunId = Chat })).GetResultAsync<string>(timeout.Token);
+        await (await runtime.Client.ForkAsync(new ForkRequest(Chat, 0) { NewRunId = ChatFork, ReuseModelOutputs = true, DryRun = true })).GetResultAsync<string>(timeout.Token);
+        await runtime.StopAsync();
+    }
+
+    private static void RegisterChat(DurableRuntime runtime)
+    {
+        var weather = AIFunctionFactory.Create((string city) => JsonSerializer.Serialize(new { city, forecast = "sunny" }), "get_weather")
+            .AsDurable(new DurableToolOptions { Idempotent = true });
+        var model = new ScriptedChatClient(call => call.Turn == 0
+            ? ScriptedChatClient.CallTools(new FunctionCallContent("call-1", "get_weather", new Dictionary<string, object?> { ["city"] = "Lisbon" }))
+            : ScriptedChatClient.Reply("Lisbon is sunny today."));
+        var chat = new ChatClientBuilder(model).UseFunctionInvocation().UseDurably().Build();
+        runtime.Register<string, string>("chat-agent", async (_, question) =>
+            (await chat.GetResponseAsync(question, new ChatOptions { ModelId = "scripted-model", Tools = [weather] })).Text);
     }
 
     // Polls the store another process writes to until the run's record satisfies the predicate.

@@ -78,6 +78,7 @@ public sealed class SpanTests : IDisposable
         Assert.Equal((long)steps[0].GetTagItem("gen_ai.usage.input_tokens")! + (long)steps[2].GetTagItem("gen_ai.usage.input_tokens")!, usage.Sum(u => u.InputTokens));
         Assert.Equal(usage.Sum(u => u.InputTokens), _telemetry.Sum("durably.tokens.used", ("gen_ai.request.model", "gpt-4o-mini"), ("gen_ai.token.type", "input")));
         Assert.Equal(usage.Sum(u => u.OutputTokens), _telemetry.Sum("durably.tokens.used", ("gen_ai.request.model", "gpt-4o-mini"), ("gen_ai.token.type", "output")));
+        Assert.Equal(usage.Sum(u => u.InputTokens), _telemetry.Sum("durably.tokens.used", ("gen_ai.response.model", "gpt-4o-mini-2024-07-18"), ("gen_ai.token.type", "input")));
         Assert.Equal(0, _telemetry.Sum("durably.tokens.saved"));
         Assert.Equal(2, _telemetry.Sum("durably.steps.executed", ("durably.step.kind", "Model")));
         Assert.Equal(1, _telemetry.Sum("durably.steps.executed", ("durably.step.kind", "Effect")));

@@ -55,3 +55,94 @@ public sealed class JournalSerializerTests
         Assert.True(JournalSerializer.Serialize(entry).Length < 100, Encoding.UTF8.GetString(JournalSerializer.Serialize(entry)));
     }
 }
+
+// Serialize writes the discriminator itself and each entry with its own contract (no polymorphic serializer stack per
+// entry): its bytes must be exactly those of the serializer's polymorphic contract, for every entry type and value.
+public sealed class JournalSerializerFastPathTests
+{
+    public static TheoryData<string> Entries()
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(1_796_308_395_312);
+        var tricky = "naïve <b>&'\"\\ \u2028 日本 \U0001F600 +";
+        var big = Payload.FromJson("\"" + new string('x', 100_000) + "\"");
+        var entries = new List<JournalEntry>
+        {
+            new RunStarted { Timestamp = now, Workflow = "flow" },
+            new RunStarted { Sequence = 0, Timestamp = now, Workflow = tricky, WorkflowVersion = 3, Input = Payload.FromJson("{\"a\":[1,2,{\"b\":null}]}"), Patches = ["p1", tricky], Fork = new ForkInfo(new RunId("src"), 4) { ReuseModelOutputs = true, DryRun = true }, ParentRunId = new RunId("parent") },
+            new StepStarted { Sequence = 5, Timestamp = now, Step = 3, Kind = StepKind.Compute, Name = "step" },
+            new StepStarted { Sequence = 6, Timestamp = now, Step = 4, Kind = StepKind.Effect, Name = tricky, IdempotencyKey = "run:4", ArgumentHash = "abc", Attempt = 2, InDoubt = InDoubtPolicy.Retry },
+            new StepCompleted { Sequence = 7, Timestamp = now, Step = 4, Result = Payload.FromJson("2"), DurationMs = 0.005 },
+            new StepCompleted { Sequence = 8, Timestamp = now, Step = 5, Result = big, Attempt = 3, DurationMs = 1234.5678, Usage = new TokenUsage(10, 20), Span = 7, ResolvedBy = tricky },
+            new StepCompleted { Sequence = 9, Timestamp = now, Step = 6 },
+            new StepFailed { Sequence = 10, Timestamp = now, Step = 6, Error = new ErrorInfo("System.Exception", tricky), RetryAt = now.AddSeconds(5), DurationMs = 3 },
+            new SignalReceived { Sequence = 11, Timestamp = now, Step = 7, Name = "go", Payload = Payload.FromJson("true"), Sender = tricky, SignalId = 42 },
+            new SignalReceived { Sequence = 12, Timestamp = now, Step = 8, Name = "late", TimedOut = true },
+            new TimerStarted { Sequence = 13, Timestamp = now, Step = 9, DueAt = now.AddDays(3), Name = "sleep" },
+            new TimerFired { Sequence = 14, Timestamp = now, Step = 9 },
+            new RunCompleted { Sequence = 15, Timestamp = now, Result = Payload.FromJson("{\"ok\":true}") },
+            new RunFailed { Sequence = 16, Timestamp = now, Error = new ErrorInfo("X", "y") },
+            new RunCancelled { Sequence = 17, Timestamp = now, Reason = tricky },
+            new RunResumed { Sequence = 18, Timestamp = now, ReplayedSteps = 9, Worker = "w", LeaseEpoch = 12 },
+        };
+        var golden = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Golden", "journal-v1.jsonl"))
+            .Concat(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Golden", "support-agent-in-flight.jsonl")))
+            .Where(l => l.Length > 0)
+            .Select(l => JournalSerializer.Deserialize(System.Text.Encoding.UTF8.GetBytes(l)));
+        var data = new TheoryData<string>();
+        foreach (var entry in entries.Concat(golden))
+        {
+            data.Add(Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry)));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void Serialize_AnyEntry_SameBytesAsThePolymorphicContract(string expectedBase64)
+    {
+        var expected = Convert.FromBase64String(expectedBase64);
+        var entry = JournalSerializer.Deserialize(expected);
+
+        // Twice: the second call reuses the thread's buffer and writer.
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(expected), System.Text.Encoding.UTF8.GetString(JournalSerializer.Serialize(entry)));
+        Assert.Equal(expected, JournalSerializer.Serialize(entry));
+    }
+
+    [Fact]
+    public void Serialize_EntriesOfEveryTypeFromManyThreads_EachGetsItsOwnBytes()
+    {
+        var entries = Enumerable.Range(0, 2000).Select(i => (JournalEntry)new StepCompleted { Sequence = i, Step = i, Result = Payload.FromJson($"\"{new string('a', i % 300)}\"") }).ToArray();
+        var results = new byte[entries.Length][];
+        Parallel.For(0, entries.Length, i => results[i] = JournalSerializer.Serialize(entries[i]));
+        for (var i = 0; i < entries.Length; i++)
+        {
+            Assert.Equal(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(entries[i], JournalJsonContext.Default.JournalEntry), results[i]);
+        }
+    }
+}
+
+// A scalar payload is read as its token's text without a JSON document: the bytes must be those the document gives.
+public sealed class PayloadScalarReadTests
+{
+    [Theory]
+    [InlineData("2")]
+    [InlineData("-12.5e+3")]
+    [InlineData("true")]
+    [InlineData("false")]
+    [InlineData("\"plain\"")]
+    [InlineData("\"esc\\u00e9\\n\\\"q\\\" \\ud83d\\ude00\"")]
+    [InlineData("\"\"")]
+    [InlineData("\"na\u00efve \u65e5\u672c\"")]
+    [InlineData("{\"a\":[1,2]}")]
+    [InlineData("[\"x\",null]")]
+    public void Deserialize_ResultPayload_KeepsTheExactJsonText(string json)
+    {
+        var entry = System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"step.completed\",\"v\":1,\"seq\":2,\"at\":0,\"step\":1,\"res\":{json},\"att\":1}}");
+
+        var read = (StepCompleted)JournalSerializer.Deserialize(entry);
+
+        Assert.Equal(json, read.Result!.ToJsonString());
+        Assert.Equal(entry, JournalSerializer.Serialize(read));
+    }
+}

@@ -11,8 +11,8 @@ internal static class ForkCommand
         var run = new Argument<string>("RUN") { Description = "The run to fork." };
         var atStep = new Option<int>("--at-step") { Description = "Keep steps 1 to N of the source; the fork runs again from step N+1.", HelpName = "N", Required = true };
         var newId = new Option<string?>("--new-id") { Description = "The new run's id. Default: a new random id.", HelpName = "ID" };
-        var reuse = new Option<bool>("--reuse-model-outputs") { Description = "Model steps after N reuse the source's recorded outputs where step number, kind and name match (cache hits, no tokens spent)." };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Effect steps after N never run: they return the source's recorded results, and the fork fails loudly where there is none." };
+        var reuse = new Option<bool>("--reuse-model-outputs") { Description = "A model step after N reuses the source's recorded output only for the same request (messages, tools and chat options): a cache hit, no tokens spent. A changed prompt or model is sent to the model." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Effect steps after N never run: they return the source's recorded result for the same step and arguments, and the fork fails loudly where there is none." };
         var command = new Command("fork", """
             Fork a run for "what if": a new run whose journal is the source's first N steps, so it re-executes from step N+1
             (for example with another model or prompt). The command only creates the fork (status pending); a host that

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Durably.Journal;
 using Durably.Storage;
 
@@ -36,7 +38,44 @@ internal static class Format
         return oneLine.Length <= max ? oneLine : oneLine[..(max - 1)] + "…";
     }
 
-    public static string Payload(Payload? payload, int max = 80) => payload is null ? "-" : Clip(payload.ToString(), max);
+    public static string Payload(Payload? payload, int max = 80) => payload is null ? "-" : Clip(payload.IsJson ? Json(payload) : payload.ToString(), max);
+
+    // JSON as people read it: compact, not escaped beyond what JSON needs, and a string that holds JSON shown as that JSON.
+    public static string Json(JsonElement? value, int max)
+        => value is not { } element ? "-" : Clip(JsonSerializer.Serialize(Unwrap(element), Readable), max);
+
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = false };
+
+    private static string Json(Payload payload)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(payload.Data);
+            return JsonSerializer.Serialize(Unwrap(document.RootElement), Readable);
+        }
+        catch (JsonException)
+        {
+            return payload.ToString();
+        }
+    }
+
+    private static JsonElement Unwrap(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 } inner || inner[0] is not ('{' or '['))
+        {
+            return element;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(inner);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return element;
+        }
+    }
 
     public static void Table(TextWriter output, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, ISet<int>? rightAligned = null)
     {

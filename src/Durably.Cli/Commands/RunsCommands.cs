@@ -76,11 +76,12 @@ internal static class RunsCommands
             var timeline = await client.GetTimelineAsync(runId, cancellationToken);
             if (context.Json)
             {
+                // The exact data: results as journaled, model steps as their records.
                 context.WriteJson(timeline);
             }
             else
             {
-                TimelineText.Write(context.Out, timeline);
+                TimelineText.Write(context.Out, timeline, await StepViews.ReadAsync(store, runId, cancellationToken));
             }
 
             return ExitCodes.Ok;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Durably.AI;
 using Durably.Inspection;
 using Durably.Journal;
 using Durably.Storage;
@@ -8,7 +9,7 @@ namespace Durably.Cli.Commands;
 // The text form of `durably runs show`.
 internal static class TimelineText
 {
-    public static void Write(TextWriter output, RunTimeline timeline)
+    public static void Write(TextWriter output, RunTimeline timeline, IReadOnlyDictionary<int, AIStepView> views)
     {
         output.WriteLine($"Run        {timeline.RunId}");
         output.WriteLine($"Workflow   {timeline.Workflow} (version {timeline.WorkflowVersion})");
@@ -31,6 +32,13 @@ internal static class TimelineText
             }
 
             output.WriteLine($"Forked     from {fork.Source} at step {fork.AtStep}{(modes.Count > 0 ? " (" + string.Join("; ", modes) + ")" : string.Empty)}");
+            if (fork.ReuseModelOutputs)
+            {
+                var hits = timeline.Steps.Where(s => s.CacheHit).ToList();
+                output.WriteLine(hits.Count == 0
+                    ? "Cache hits none: every model request differed from the source's"
+                    : $"Cache hits step(s) {string.Join(", ", hits.Select(h => h.Step))}: the same request as in {fork.Source}, answered from it ({Format.Number(hits.Sum(h => h.Usage?.TotalTokens ?? 0))} tokens not spent)");
+            }
         }
 
         if (timeline.Input is not null)
@@ -58,7 +66,7 @@ internal static class TimelineText
                     Format.Duration(s.DurationMs),
                     Format.Tokens(s.Usage),
                     s.ReplayCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Notes(timeline, s),
+                    Notes(timeline, s, views.GetValueOrDefault(s.Step)),
                 ]),
                 rightAligned: new HashSet<int> { 0, 4, 5, 6, 7 });
         }
@@ -89,7 +97,7 @@ internal static class TimelineText
         _ => state.ToString().ToLowerInvariant(),
     };
 
-    private static string Notes(RunTimeline timeline, StepTimeline step)
+    private static string Notes(RunTimeline timeline, StepTimeline step, AIStepView? view)
     {
         var notes = new List<string>();
         switch (step.State)
@@ -121,12 +129,32 @@ internal static class TimelineText
         {
             notes.Add($"signal from {step.Sender ?? "an unnamed sender"}: {Format.Payload(step.Result, 50)}");
         }
+        else if (view is { Tool: { } tool })
+        {
+            notes.Add($"{tool}({(view.Arguments is { } arguments ? Format.Json(arguments, 40) : string.Empty)}) -> {Format.Json(view.Result, 60)}");
+        }
+        else if (view is not null)
+        {
+            if (view.Text is { } text)
+            {
+                notes.Add($"\"{Format.Clip(text, 60)}\"");
+            }
+
+            if (view.ToolCalls.Count > 0)
+            {
+                notes.Add("asks for " + string.Join(", ", view.ToolCalls.Select(c => $"{c.Name}({(c.Arguments is { } a ? Format.Json(a, 30) : string.Empty)})")));
+            }
+        }
         else if (step.Result is not null && step.State == StepState.Completed)
         {
             notes.Add("-> " + Format.Payload(step.Result, 50));
         }
 
-        if (step.ResolvedBy is { } by)
+        if (step.CacheHit)
+        {
+            notes.Add($"cache hit: answered from {timeline.Fork?.Source.Value ?? "the source run"}");
+        }
+        else if (step.ResolvedBy is { } by)
         {
             notes.Add($"resolved by {by}");
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Durably.Cli.Commands;
 using Durably.Inspection;
 using Durably.Journal;
 using Durably.Storage;
@@ -74,7 +75,13 @@ internal static class DashboardServer
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}", (string runId, CancellationToken cancellationToken) => Handle(async () =>
-            Results.Json(await client.GetTimelineAsync(Inputs.RunId(runId), cancellationToken), CliJson.Compact))).Requires(DashboardAuth.ReadAction);
+        {
+            // The timeline's exact data, plus "views": model and tool steps as people read them, keyed by step number.
+            var id = Inputs.RunId(runId);
+            var timeline = JsonSerializer.SerializeToNode(await client.GetTimelineAsync(id, cancellationToken), CliJson.Compact)!.AsObject();
+            timeline["views"] = JsonSerializer.SerializeToNode(await StepViews.ReadAsync(client.Store, id, cancellationToken), CliJson.Compact);
+            return Results.Json(timeline, CliJson.Compact);
+        })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}/journal", (string runId, CancellationToken cancellationToken) => Handle(async () =>
         {

@@ -148,6 +148,12 @@ public sealed class DurableClient
                 cancellationToken.ThrowIfCancellationRequested();
             }
             while (finished is { IsCompleted: false } && _worker!.IsExecuting(runId));
+
+            // The runtime here finished it and says how: a completed run's result needs no read of the store.
+            if (finished is { IsCompletedSuccessfully: true, Result: { Status: RunStatus.Completed } done })
+            {
+                return done.Result is null ? default! : Options.Codec.Decode<TResult>(done.Result);
+            }
         }
     }
 

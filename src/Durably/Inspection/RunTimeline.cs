@@ -49,10 +49,10 @@ public sealed record RunTimeline
     /// <summary>Gets how many times workers resumed the run after an earlier activation.</summary>
     public int Resumptions { get; init; }
 
-    /// <summary>Gets the tokens the run's model steps used when they ran.</summary>
+    /// <summary>Gets the tokens the run's model steps used when they ran (a fork's cache hits not included: they called no model).</summary>
     public TokenUsage TokensSpent { get; init; } = new(0, 0);
 
-    /// <summary>Gets the tokens replay saved: each model step's tokens times the times it was replayed instead of called again.</summary>
+    /// <summary>Gets the tokens replay saved: each model step's tokens times the times it was replayed instead of called again, plus the tokens of a fork's cache hits.</summary>
     public TokenUsage TokensSaved { get; init; } = new(0, 0);
 
     /// <summary>Reads a run from a store and builds its timeline.</summary>
@@ -82,10 +82,12 @@ public sealed record RunTimeline
         long spentIn = 0, spentOut = 0, savedIn = 0, savedOut = 0;
         foreach (var step in built.Where(s => s.Usage is not null))
         {
-            spentIn += step.Usage!.InputTokens;
-            spentOut += step.Usage.OutputTokens;
-            savedIn += step.Usage.InputTokens * step.ReplayCount;
-            savedOut += step.Usage.OutputTokens * step.ReplayCount;
+            // A fork's cache hit spent nothing: its tokens were spent by the source run, and it saved them once more.
+            var spent = step.CacheHit ? 0 : 1;
+            spentIn += step.Usage!.InputTokens * spent;
+            spentOut += step.Usage.OutputTokens * spent;
+            savedIn += step.Usage.InputTokens * (step.ReplayCount + 1 - spent);
+            savedOut += step.Usage.OutputTokens * (step.ReplayCount + 1 - spent);
         }
 
         return new RunTimeline
@@ -149,6 +151,7 @@ public sealed record RunTimeline
             Result = result,
             Error = step.LastFailure?.Error,
             ResolvedBy = step.Completion?.ResolvedBy,
+            CacheHit = step.Completion?.IsForkCacheHit == true,
             IdempotencyKey = step.Intents.Select(i => i.IdempotencyKey).FirstOrDefault(k => k is not null),
             InDoubtPolicy = step.Intent?.InDoubt,
             SignalName = step.Signal?.Name,
@@ -242,8 +245,11 @@ public sealed record StepTimeline
     /// <summary>Gets the last recorded error.</summary>
     public ErrorInfo? Error { get; init; }
 
-    /// <summary>Gets who resolved the step when a person or a reconcile callback did.</summary>
+    /// <summary>Gets who resolved the step when a person or a reconcile callback did (<c>fork-cache:{source}</c> and <c>dry-run:{source}</c> for a fork's reused results).</summary>
     public string? ResolvedBy { get; init; }
+
+    /// <summary>Gets a value indicating whether the step is a fork's cache hit: a model step answered with the source run's recorded output for the same request, without calling the model (see <see cref="ForkRequest.ReuseModelOutputs"/>).</summary>
+    public bool CacheHit { get; init; }
 
     /// <summary>Gets the idempotency key (effects).</summary>
     public string? IdempotencyKey { get; init; }

@@ -130,6 +130,13 @@ public sealed record StepCompleted : JournalEntry
     /// <summary>Gets who or what produced the outcome when not the step body (for example a person resolving an in-doubt step).</summary>
     [JsonPropertyName("by")]
     public string? ResolvedBy { get; init; }
+
+    /// <summary>Gets a value indicating whether the outcome is a fork's cache hit: a model step answered with its source run's recorded output for the same request (<see cref="ResolvedBy"/> is <c>fork-cache:{source}</c>), which called no model.</summary>
+    [JsonIgnore]
+    public bool IsForkCacheHit => ResolvedBy?.StartsWith(ForkCachePrefix, StringComparison.Ordinal) == true;
+
+    // What ResolvedBy starts with for a fork's cache hit.
+    internal const string ForkCachePrefix = "fork-cache:";
 }
 
 /// <summary>Records that an attempt of a step failed.</summary>
@@ -259,7 +266,7 @@ public sealed record ForkInfo(
     [property: JsonPropertyName("source")] RunId Source,
     [property: JsonPropertyName("at")] int AtStep)
 {
-    /// <summary>Gets a value indicating whether model steps beyond <see cref="AtStep"/> reuse the source's recorded outputs when name and position match.</summary>
+    /// <summary>Gets a value indicating whether model steps beyond <see cref="AtStep"/> reuse the source's recorded outputs for the same request (see <see cref="ForkRequest.ReuseModelOutputs"/>).</summary>
     [JsonPropertyName("reuse_models")]
     public bool ReuseModelOutputs { get; init; }
 

@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Durably.Journal;
 
@@ -15,11 +18,79 @@ public static class JournalSerializer
     /// <summary>The format version this build writes and the newest it reads.</summary>
     public const int CurrentFormatVersion = 1;
 
+    // For each entry type: the start of its JSON up to the discriminator ("{"type":"step.started",") and its own
+    // contract. Serializing through the polymorphic base contract costs a serializer stack array per entry; writing
+    // the discriminator here and the entry with its own contract gives the same bytes without it (a test compares).
+    private static readonly FrozenDictionary<Type, (byte[] Prefix, JsonTypeInfo Contract)> Concrete = BuildConcrete();
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     /// <summary>Serializes one entry to UTF-8 JSON.</summary>
     public static byte[] Serialize(JournalEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry);
+        if (!Concrete.TryGetValue(entry.GetType(), out var concrete))
+        {
+            // Not a journal entry type: the base contract refuses it with its own message.
+            return JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry);
+        }
+
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        try
+        {
+            JsonSerializer.Serialize(writer, entry, concrete.Contract);
+            writer.Flush();
+            var body = buffer.WrittenSpan;
+
+            // The entry's own object starts with '{' and holds at least "v": splice the discriminator in after the '{'.
+            var json = new byte[concrete.Prefix.Length + body.Length - 1];
+            concrete.Prefix.CopyTo(json, 0);
+            body[1..].CopyTo(json.AsSpan(concrete.Prefix.Length));
+            return json;
+        }
+        finally
+        {
+            if (buffer.Capacity > 64 * 1024)
+            {
+                // Do not keep a large entry's buffer alive on this thread.
+                t_buffer = null;
+            }
+        }
+    }
+
+    private static JsonWriterOptions WriterOptions => new()
+    {
+        Encoder = JournalJsonContext.Default.Options.Encoder,
+        MaxDepth = JournalJsonContext.Default.Options.MaxDepth,
+    };
+
+    private static FrozenDictionary<Type, (byte[] Prefix, JsonTypeInfo Contract)> BuildConcrete()
+    {
+        var context = JournalJsonContext.Default;
+        var polymorphism = context.JournalEntry.PolymorphismOptions!;
+        var entries = new Dictionary<Type, (byte[], JsonTypeInfo)>();
+        foreach (var derived in polymorphism.DerivedTypes)
+        {
+            var buffer = new ArrayBufferWriter<byte>(64);
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteString(polymorphism.TypeDiscriminatorPropertyName, (string)derived.TypeDiscriminator!);
+                writer.Flush();
+            }
+
+            byte[] prefix = [.. buffer.WrittenSpan, (byte)','];
+            entries.Add(derived.DerivedType, (prefix, context.GetTypeInfo(derived.DerivedType)!));
+        }
+
+        return entries.ToFrozenDictionary();
     }
 
     /// <summary>Writes one entry as UTF-8 JSON to <paramref name="writer"/>.</summary>

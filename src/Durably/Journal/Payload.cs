@@ -181,6 +181,23 @@ internal sealed class PayloadJsonConverter : JsonConverter<Payload>
             }
         }
 
+        if (!reader.HasValueSequence)
+        {
+            // A scalar (most step results) is its token's text as written: copied without building a document.
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
+                    return Payload.FromStored(Payload.JsonEncoding, reader.ValueSpan.ToArray());
+                case JsonTokenType.String:
+                    var text = reader.ValueSpan;
+                    var quoted = new byte[text.Length + 2];
+                    quoted[0] = (byte)'"';
+                    text.CopyTo(quoted.AsSpan(1));
+                    quoted[^1] = (byte)'"';
+                    return Payload.FromStored(Payload.JsonEncoding, quoted);
+            }
+        }
+
         var element = JsonElement.ParseValue(ref reader);
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
         return Payload.FromStored(Payload.JsonEncoding, raw.ToArray());

@@ -187,7 +187,7 @@ public sealed partial class DurableRuntime
                 var history = RunHistory.FromJournal(await Store.ReadAsync(lease.RunId, 0, _shutdown.Token).ConfigureAwait(false));
                 if (history.IsFinished)
                 {
-                    NotifyFinished(lease.RunId);
+                    NotifyFinished(lease.RunId, history.End is RunCompleted completed ? new RunFinish(RunStatus.Completed, completed.Result) : null);
                     return;
                 }
 
@@ -211,7 +211,7 @@ public sealed partial class DurableRuntime
                 if (outcome == ExecutionOutcome.Finished)
                 {
                     release = false;
-                    NotifyFinished(lease.RunId);
+                    NotifyFinished(lease.RunId, execution.Finish);
                     return;
                 }
 

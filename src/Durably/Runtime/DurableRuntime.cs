@@ -21,7 +21,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<string, WorkflowDefinition> _workflows = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, string> _workflowClasses = new();
     private readonly ConcurrentDictionary<RunId, RunExecution?> _active = new();
-    private readonly ConcurrentDictionary<RunId, TaskCompletionSource> _finishWaiters = new();
+    private readonly ConcurrentDictionary<RunId, TaskCompletionSource<RunFinish?>> _finishWaiters = new();
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
     private readonly SemaphoreSlim _poke = new(0);
@@ -163,7 +163,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         => _workflowClasses.TryGetValue(workflowClass, out var name) ? FindWorkflow(name) : null;
 
     // Completes when this runtime finishes executing the run (its client's GetResultAsync waits on it instead of polling).
-    internal Task WhenFinished(RunId runId) => _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    // Its value is how the run ended when this runtime saw it end, so the client need not read it back from the store.
+    internal Task<RunFinish?> WhenFinished(RunId runId) => _finishWaiters.GetOrAdd(runId, _ => new TaskCompletionSource<RunFinish?>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     internal bool IsExecuting(RunId runId) => _active.ContainsKey(runId);
 
@@ -226,11 +227,11 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     // Makes the worker loop look for runnable runs now, for a caller that moved a fake clock past a wake time.
     internal void Wake() => _poke.Release();
 
-    internal void NotifyFinished(RunId runId)
+    internal void NotifyFinished(RunId runId, RunFinish? finish)
     {
         if (_finishWaiters.TryRemove(runId, out var waiter))
         {
-            waiter.TrySetResult();
+            waiter.TrySetResult(finish);
         }
     }
 

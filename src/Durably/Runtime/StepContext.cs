@@ -14,7 +14,6 @@ public sealed class StepContext
         FencingToken = fencingToken;
         Logger = logger;
         CancellationToken = cancellationToken;
-        IdempotencyKey = MakeIdempotencyKey(runId, step);
     }
 
     /// <summary>Gets the run the step belongs to.</summary>
@@ -27,7 +26,7 @@ public sealed class StepContext
     public string Name { get; }
 
     /// <summary>Gets the key to pass on to the target (for example as an <c>Idempotency-Key</c> header): <c>{run id}:{step}</c>, the same on every attempt and every replay.</summary>
-    public string IdempotencyKey { get; }
+    public string IdempotencyKey => field ??= MakeIdempotencyKey(RunId, Step);
 
     /// <summary>Gets the attempt number, starting at 1.</summary>
     public int Attempt { get; }

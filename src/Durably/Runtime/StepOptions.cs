@@ -31,6 +31,16 @@ public sealed record StepOptions
     /// <summary>Gets values identifying the step's arguments; their hash is journaled and checked on replay.</summary>
     public object? Arguments { get; init; }
 
+    /// <summary>Gets a check of a journaled result against this call, for what <see cref="Arguments"/> does not identify; <see langword="null"/> checks nothing more.</summary>
+    /// <remarks>
+    /// <para>It is called with the journaled result, decoded as the step's result type, before that result is reused, and returns
+    /// <see langword="null"/> when the result answers this call, or what differs. On <see cref="StepReuse.Replay"/> a difference
+    /// stops the run with a <see cref="NonDeterminismException"/> naming it, exactly as a changed argument hash does (the journal is
+    /// not changed). On <see cref="StepReuse.Fork"/> a difference means the source run's result is not reused and the step runs.</para>
+    /// <para>It runs on the workflow's flow and must not call durable members of <see cref="RunContext"/>.</para>
+    /// </remarks>
+    public Func<object?, StepReuse, StepMismatch?>? CheckRecorded { get; init; }
+
     /// <summary>Gets how the step is reported to OpenTelemetry (span name and attributes, the model for token metrics); plain <c>durably.step</c> spans when <see langword="null"/>.</summary>
     public StepTelemetry? Telemetry { get; init; }
 

@@ -110,6 +110,40 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task Replay_CheckRecordedRefusesTheJournaledResult_FailsWithNonDeterminismNamingTheDifference()
+    {
+        await using var harness = new RuntimeHarness();
+        var seen = new List<(object? Value, StepReuse Reuse)>();
+        StepOptions Options(string model) => new()
+        {
+            CheckRecorded = (value, reuse) =>
+            {
+                seen.Add((value, reuse));
+                return value as string == "answer from " + model ? null : new StepMismatch($"answered as '{value}'", $"for model '{model}'");
+            },
+        };
+        void Register(DurableRuntime r, string model) => r.Register<int, string>("flow", async (ctx, _) =>
+        {
+            var answer = await ctx.StepAsync("ask", _ => Task.FromResult("answer from " + model), Options(model));
+            await ctx.WaitForSignalAsync<int>("go");
+            return answer;
+        });
+        var old = await harness.StartAsync(r => Register(r, "a"));
+        await old.Client.StartAsync("flow", 0, new StartRunOptions { RunId = Id });
+        await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
+        await old.StopAsync();
+        var before = (await harness.Store.ReadAsync(Id)).Count;
+
+        var changed = await harness.StartAsync(r => Register(r, "b"));
+        await changed.Client.SignalAsync(Id, "go", 5);
+
+        var run = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Failed);
+        Assert.Contains("the journal holds compute step 'ask' answered as 'answer from a', but the code asked for the same step for model 'b'", run.StatusDetail, StringComparison.Ordinal);
+        Assert.Equal(before, (await harness.Store.ReadAsync(Id)).Count);
+        Assert.Equal([("answer from a", StepReuse.Replay)], seen);
+    }
+
+    [Fact]
     public async Task Replay_StepRenamedInNewCode_FailsWithNonDeterminismAndLeavesJournalUnchanged()
     {
         await using var harness = new RuntimeHarness();

@@ -190,6 +190,10 @@ async function showRun(runId) {
     ["Input", t.input === undefined ? "-" : clip(json(t.input).replace(/\s+/g, " "), 60)],
   ];
   if (t.fork) meta.push(["Forked from", t.fork.source + " at step " + t.fork.at]);
+  if (t.fork && t.fork.reuse_models) {
+    const hits = t.steps.filter(s => s.cacheHit).map(s => s.step);
+    meta.push(["Cache hits", hits.length ? "steps " + hits.join(", ") + " (same request as in " + t.fork.source + ")" : "none"]);
+  }
 
   show(
     h("div", { class: "crumb" }, h("a", { href: "#/" }, "← Runs")),
@@ -221,6 +225,23 @@ async function showRun(runId) {
   view.querySelectorAll(".bar i[data-w]").forEach(bar => { bar.style.width = Math.max(2, Number(bar.dataset.w) * 0.9) + "px"; });
 }
 
+// A model step as its reply and the tool calls it asked for; a tool step as its name, arguments and result.
+function aiView(v) {
+  if (v.tool) return h("span", { class: "tool" }, h("code", {}, v.tool + "(" + (v.arguments === undefined || v.arguments === null ? "" : clip(readable(v.arguments), 50)) + ")"), " → ", h("code", { title: readable(v.result) }, clip(readable(v.result), 80)));
+  const parts = [];
+  if (v.text) parts.push(h("div", { class: "reply", title: v.text }, "“" + clip(v.text.replace(/\s+/g, " "), 100) + "”"));
+  (v.toolCalls || []).forEach(c => parts.push(h("div", { class: "call" }, "asks for ", h("code", {}, c.name + "(" + (c.arguments ? clip(readable(c.arguments), 50) : "") + ")"))));
+  return parts;
+}
+
+// Compact JSON; a string that holds JSON is shown as that JSON.
+function readable(value) {
+  if (typeof value === "string" && /^[\[{]/.test(value)) {
+    try { value = JSON.parse(value); } catch { /* plain text */ }
+  }
+  return value === undefined ? "-" : JSON.stringify(value);
+}
+
 function notes(t, s) {
   const parts = [];
   if (s.state === "inDoubt") {
@@ -232,8 +253,10 @@ function notes(t, s) {
   if (s.dueAt && (s.state === "waiting" || s.state === "running")) parts.push(" · due " + when(s.dueAt));
   if (s.decision) parts.push((s.decision.approved ? "Approved" : "Rejected") + " by " + (s.decision.approver || "unnamed") + (s.decision.comment ? " — “" + s.decision.comment + "”" : ""));
   else if (s.signalName && s.state === "completed") parts.push("Signal from " + (s.sender || "unnamed") + ": " + clip(json(s.result), 60));
-  else if (s.result !== undefined && s.state === "completed") parts.push("→ " + clip(json(s.result).replace(/\s+/g, " "), 60));
-  if (s.resolvedBy) parts.push(" · resolved by " + s.resolvedBy);
+  else if (t.views && t.views[s.step]) parts.push(...[].concat(aiView(t.views[s.step])));
+  else if (s.result !== undefined && s.state === "completed") parts.push("→ " + clip(readable(s.result), 60));
+  if (s.cacheHit) parts.push(h("span", { class: "cachehit" }, " · cache hit: answered from " + (t.fork ? t.fork.source : "the source run")));
+  else if (s.resolvedBy) parts.push(" · resolved by " + s.resolvedBy);
   if (s.error) parts.push(h("div", {}, (s.state === "retrying" || s.attempts > 1 && s.state === "completed" ? "Earlier attempt failed: " : "Failed: ") + clip(s.error.message, 90)));
   return parts;
 }

@@ -54,6 +54,10 @@ internal sealed class ReplayCursor(DurableRuntime runtime, RunId runId, RunHisto
         return record;
     }
 
+    // A journaled step whose result its caller's check refused (StepOptions.CheckRecorded).
+    public NonDeterminismException Diverged(int step, StepKind kind, string name, StepMismatch mismatch)
+        => Diverged(step, $"{Describe(kind)} '{name}' {mismatch.Journaled}", $"the same step {mismatch.Requested}");
+
     // Called when the workflow returned: a journaled step it did not reach is a divergence too.
     public void CheckNothingLeft()
     {

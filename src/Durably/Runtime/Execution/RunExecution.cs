@@ -27,6 +27,9 @@ internal sealed class RunExecution
 
     public RunId RunId => _run.RunId;
 
+    // How the run ended, once this activation finished it (its end is durable by then).
+    public RunFinish? Finish { get; private set; }
+
     // Renewed by the runtime while the activation runs.
     public RunLease Lease
     {
@@ -199,6 +202,7 @@ internal sealed class RunExecution
     private void Finished(RunStatus status, Payload? result, ErrorInfo? error)
     {
         DurablyTelemetry.RunFinished(_span, Started.Workflow, status, Started.Timestamp, _run.Time.GetUtcNow());
+        Finish = new RunFinish(status, result);
         _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
     }
 

@@ -28,6 +28,11 @@ internal sealed class StepRunner(Activation run)
         if (record?.Completion is { } done)
         {
             var replayed = run.Decode<T>(done.Result);
+            if (options.CheckRecorded?.Invoke(replayed, StepReuse.Replay) is { } mismatch)
+            {
+                throw run.Cursor.Diverged(step, kind, name, mismatch);
+            }
+
             run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage, options.Telemetry, replayed);
             run.Compensations.Register(name, options);
             return replayed;
@@ -56,12 +61,12 @@ internal sealed class StepRunner(Activation run)
             }
         }
 
-        if (run.Fork?.OutcomeFor(step, kind, name) is { } cached)
+        if (run.Fork?.OutcomeFor(step, kind, name, hash, c => options.CheckRecorded?.Invoke(run.Decode<T>(c.Result), StepReuse.Fork) is null) is { } cached)
         {
             await run.Journal.AppendAsync(
             [
                 new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(run.RunId, step) : null, ArgumentHash = hash, InDoubt = inDoubt },
-                new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? "fork-cache:" : "dry-run:") + run.Fork.SourceRun },
+                new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? StepCompleted.ForkCachePrefix : "dry-run:") + run.Fork.SourceRun },
             ]).ConfigureAwait(false);
             var reused = run.Decode<T>(cached.Result);
             run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage, options.Telemetry, reused);
