@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Durably and each peer engine of $PEERS (Restate, DBOS on PostgreSQL, LangGraph.js on SQLite) on the same
-# workload, interleaved, for $ROUNDS rounds at C=1 (W=50) and C=16 (W=200), N=10, and prints one markdown table of
-# medians across rounds. Durably's raw baseline (append + fdatasync of a step's bytes, same folder) is measured in each
+# workload, interleaved, for $ROUNDS rounds at each C:W point of $POINTS (default C=1 W=50 and C=16 W=200), N=10, and
+# prints one markdown table of medians across rounds, one group of rows per point. Durably's raw baseline (append + fdatasync of a step's bytes, same folder) is measured in each
 # of its runs. A peer that fails is reported as unavailable, with the end of its log.
 #
 # usage: bench/compare.sh
@@ -122,9 +122,9 @@ n0 = lambda x: f"{x:,.0f}"
 ms = lambda x: f"{x:.2f}"
 print("| C | W x N | system | rounds | steps/s, median (min-max) | p50 step ms, median (min-max) | p99 step ms | Durably / this |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for c in sorted({r["C"] for r in rows}):
-    at = [r for r in rows if r["C"] == c]
-    w = at[0]["W"]; n = next((r.get("steps_per_workflow") for r in at if r.get("ok")), "?")
+for c, w in sorted({(r["C"], r["W"]) for r in rows}):
+    at = [r for r in rows if r["C"] == c and r["W"] == w]
+    n = next((r.get("steps_per_workflow") for r in at if r.get("ok")), "?")
     ok = lambda v: [r for r in at if r["variant"] == v and r["ok"]]
     sps = {v: [r["steps_per_s"] for r in ok(v)] for v in names}
     d = ok("durably")

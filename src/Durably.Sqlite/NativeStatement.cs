@@ -130,6 +130,15 @@ internal sealed class NativeStatement : IDisposable
 
     public long? GetNullableInt64(int column) => IsNull(column) ? null : GetInt64(column);
 
+    // A text column's value; anything else (NULL, a number: a damaged row) is an InvalidCastException, as from a reader.
+    public string GetString(int column)
+    {
+        var type = raw.sqlite3_column_type(_statement, column);
+        return type == raw.SQLITE_TEXT
+            ? Encoding.UTF8.GetString(raw.sqlite3_column_blob(_statement, column))
+            : throw new InvalidCastException($"Column {column} holds {TypeName(column)} where text must be.");
+    }
+
     // The column's bytes (a text column's UTF-8), valid until the next step or reset.
     public ReadOnlySpan<byte> GetBytes(int column) => raw.sqlite3_column_blob(_statement, column);
 

@@ -91,32 +91,37 @@ public sealed partial class SqliteJournalStore
         return Task.FromResult(ReadSql<IReadOnlyList<DeliveredSignal>>(connection =>
         {
             var (runKey, _) = FindRun(connection, runId);
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = $run AND id > $after ORDER BY id";
-            command.Parameters.AddWithValue("$run", runKey);
-            command.Parameters.AddWithValue("$after", afterSignalId);
-            using var reader = command.ExecuteReader();
+            var command = _readers.Statement(connection, "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = ?1 AND id > ?2 ORDER BY id");
+            command.Bind(1, runKey);
+            command.Bind(2, afterSignalId);
             var signals = new List<DeliveredSignal>();
-            while (reader.Read())
+            try
             {
-                Payload? payload = null;
-                if (!reader.IsDBNull(3))
+                while (command.Step())
                 {
-                    var bytes = (byte[])reader.GetValue(3);
-                    if (reader.IsDBNull(6) || reader.GetInt64(6) != Checksum.Compute(bytes))
+                    Payload? payload = null;
+                    if (!command.IsNull(3))
                     {
-                        throw new JournalCorruptedException($"The payload of signal {reader.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
+                        var bytes = command.GetBytes(3).ToArray();
+                        if (!command.IsInteger(6) || command.GetInt64(6) != Checksum.Compute(bytes))
+                        {
+                            throw new JournalCorruptedException($"The payload of signal {command.GetInt64(0)} to run '{runId}' in the journal file '{Path}' does not match its checksum: its bytes were changed after it was delivered. The file is damaged; restore it from a backup.") { StoreLocation = Path };
+                        }
+
+                        payload = Payload.FromStored(command.GetString(2), bytes);
                     }
 
-                    payload = Payload.FromStored(reader.GetString(2), bytes);
+                    signals.Add(new DeliveredSignal(
+                        command.GetInt64(0),
+                        command.GetString(1),
+                        payload,
+                        command.IsNull(4) ? null : command.GetString(4),
+                        DateTimeOffset.FromUnixTimeMilliseconds(command.GetInt64(5))));
                 }
-
-                signals.Add(new DeliveredSignal(
-                    reader.GetInt64(0),
-                    reader.GetString(1),
-                    payload,
-                    reader.IsDBNull(4) ? null : reader.GetString(4),
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+            }
+            finally
+            {
+                command.Reset();
             }
 
             return signals;
@@ -226,9 +231,12 @@ public sealed partial class SqliteJournalStore
     {
         var connection = _readers.Rent();
         var reusable = true;
+        var begun = false;
         try
         {
-            using var transaction = connection.BeginTransaction(deferred: true);
+            // BEGIN and ROLLBACK as the connection's kept statements (an ADO.NET transaction parses both each time).
+            _readers.Statement(connection, "BEGIN").Execute();
+            begun = true;
             return read(connection);
         }
         catch (SqliteException ex)
@@ -243,7 +251,20 @@ public sealed partial class SqliteJournalStore
         }
         finally
         {
-            // After the transaction's rollback; the pool checks that the connection is out of any transaction.
+            if (begun)
+            {
+                try
+                {
+                    _readers.Statement(connection, "ROLLBACK").Execute();
+                }
+                catch (SqliteException)
+                {
+                    // SQLite may have ended the transaction itself after an error; the connection is not reused.
+                    reusable = false;
+                }
+            }
+
+            // The pool checks that the connection is out of any transaction.
             if (reusable)
             {
                 _readers.Return(connection);
@@ -268,15 +289,28 @@ public sealed partial class SqliteJournalStore
 
     private (long RunKey, RunStatus Status)? TryFindRun(SqliteConnection connection, RunId runId)
     {
-        const string Sql = $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id";
-        var owned = connection == _writer ? null : connection.CreateCommand();
-        using var disposed = owned;
-        if (owned is not null)
+        if (connection != _writer)
         {
-            owned.CommandText = Sql;
+            // A read: the reader connection's kept statement.
+            var lookup = _readers.Statement(connection, $"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = ?1");
+            lookup.BindText(1, runId.Value);
+            try
+            {
+                if (!lookup.Step())
+                {
+                    return null;
+                }
+
+                CheckFound(runId, lookup.GetBytes(2));
+                return (lookup.GetInt64(0), (RunStatus)lookup.GetInt64(1));
+            }
+            finally
+            {
+                lookup.Reset();
+            }
         }
 
-        var find = owned ?? WriterCommand(Sql);
+        var find = WriterCommand($"SELECT id, status, {StoredRunId} FROM runs WHERE run_id = $run_id");
         find.Parameters.AddWithValue("$run_id", runId.Value);
         using var reader = find.ExecuteReader();
         if (!reader.Read())

@@ -212,16 +212,18 @@ public sealed class CrashTester
     {
         var runId = Options.RunId;
         var (afterOutcome, inFlight) = scenario.Ledger.Repeats();
-        StepRuns Runs(StepInfo s) => new(s.Step, s.Name, s.Kind, $"{runId.Value}:{s.Step}", scenario.Ledger.Runs(s.Step));
-        var duplicates = afterOutcome.Where(s => s.Kind == StepKind.Effect).Select(Runs).ToList();
-        var models = afterOutcome.Where(s => s.Kind == StepKind.Model).Select(Runs).ToList();
+        StepRuns Runs((RunId Run, StepInfo Step) s) => new(s.Step.Step, s.Step.Name, s.Step.Kind, $"{s.Run.Value}:{s.Step.Step}", scenario.Ledger.Runs(s.Run, s.Step.Step));
+        var duplicates = afterOutcome.Where(s => s.Step.Kind == StepKind.Effect).Select(Runs).ToList();
+        var models = afterOutcome.Where(s => s.Step.Kind == StepKind.Model).Select(Runs).ToList();
         // An effect re-run from its in-doubt window is expected when its target deduplicates (Retry) or a person said so
         // (AskHuman). Under Reconcile it means the callback answered "not done" for a body that had completed.
         var policies = journal.OfType<StepStarted>().Where(s => s.InDoubt is not null).GroupBy(s => s.Step).ToDictionary(g => g.Key, g => g.First().InDoubt);
-        var inFlightEffects = inFlight.Where(s => s.Kind == StepKind.Effect).ToList();
-        var misreconciled = inFlightEffects.Where(s => policies.GetValueOrDefault(s.Step) == InDoubtPolicy.Reconcile).Select(Runs).ToList();
+        // (Policies are read from the run under test's journal; a child run's effects count as re-runs.)
+        var inFlightEffects = inFlight.Where(s => s.Step.Kind == StepKind.Effect).ToList();
+        bool Reconciled((RunId Run, StepInfo Step) s) => s.Run == runId && policies.GetValueOrDefault(s.Step.Step) == InDoubtPolicy.Reconcile;
+        var misreconciled = inFlightEffects.Where(Reconciled).Select(Runs).ToList();
         duplicates.AddRange(misreconciled);
-        var reruns = inFlightEffects.Where(s => policies.GetValueOrDefault(s.Step) != InDoubtPolicy.Reconcile).Select(Runs).ToList();
+        var reruns = inFlightEffects.Where(s => !Reconciled(s)).Select(Runs).ToList();
         var nd = scenario.Logs.NonDeterminism;
         var outcome = RunOutcome.FromJournal(journal, run, Options.Codec);
         var matches = outcome is not null && outcome.Status == reference.Status && outcome.Text == reference.Text;

@@ -3,12 +3,13 @@ using Durably.Storage;
 
 namespace Durably.Testing;
 
-// Counts step bodies as a scenario's runtimes execute them, before and after the crash.
+// Counts step bodies as a scenario's runtimes execute them, before and after the crash, by run (the run under test and the
+// child runs it starts) and step.
 internal sealed class StepLedger : RunObserver
 {
     private readonly Lock _gate = new();
-    private readonly List<(StepInfo Step, bool AfterCrash)> _started = [];
-    private readonly HashSet<int> _completedBeforeCrash = [];
+    private readonly List<(RunId Run, StepInfo Step, bool AfterCrash)> _started = [];
+    private readonly HashSet<(RunId Run, int Step)> _completedBeforeCrash = [];
 
     private int _replayed;
 
@@ -23,7 +24,7 @@ internal sealed class StepLedger : RunObserver
     {
         lock (_gate)
         {
-            _started.Add((step, AfterCrash));
+            _started.Add((runId, step, AfterCrash));
         }
 
         BeforeLiveStep?.Invoke(step);
@@ -37,27 +38,27 @@ internal sealed class StepLedger : RunObserver
         {
             if (!failed && !AfterCrash)
             {
-                _completedBeforeCrash.Add(step.Step);
+                _completedBeforeCrash.Add((runId, step.Step));
             }
         }
     }
 
     // Steps whose body ran again after the crash: split by whether their outcome was recorded before it.
-    public (List<StepInfo> RanAgainAfterOutcome, List<StepInfo> RanAgainInFlight) Repeats()
+    public (List<(RunId Run, StepInfo Step)> RanAgainAfterOutcome, List<(RunId Run, StepInfo Step)> RanAgainInFlight) Repeats()
     {
         lock (_gate)
         {
-            var before = _started.Where(s => !s.AfterCrash).Select(s => s.Step.Step).ToHashSet();
-            var again = _started.Where(s => s.AfterCrash && before.Contains(s.Step.Step)).Select(s => s.Step).DistinctBy(s => s.Step).ToList();
-            return ([.. again.Where(s => _completedBeforeCrash.Contains(s.Step))], [.. again.Where(s => !_completedBeforeCrash.Contains(s.Step))]);
+            var before = _started.Where(s => !s.AfterCrash).Select(s => (s.Run, s.Step.Step)).ToHashSet();
+            var again = _started.Where(s => s.AfterCrash && before.Contains((s.Run, s.Step.Step))).Select(s => (s.Run, s.Step)).DistinctBy(s => (s.Run, s.Step.Step)).ToList();
+            return ([.. again.Where(s => _completedBeforeCrash.Contains((s.Run, s.Step.Step)))], [.. again.Where(s => !_completedBeforeCrash.Contains((s.Run, s.Step.Step)))]);
         }
     }
 
-    public int Runs(int step)
+    public int Runs(RunId run, int step)
     {
         lock (_gate)
         {
-            return _started.Count(s => s.Step.Step == step);
+            return _started.Count(s => s.Run == run && s.Step.Step == step);
         }
     }
 }

@@ -39,6 +39,25 @@ public readonly record struct RunId : IComparable<RunId>
     /// <summary>Creates a new random run id (<c>run-</c> followed by 32 hex digits).</summary>
     public static RunId New() => new("run-" + Guid.NewGuid().ToString("N"));
 
+    /// <summary>Returns the id of the child run that step <paramref name="step"/> of run <paramref name="parent"/> starts with <c>RunContext.RunChildAsync</c>: <c>{parent}:c{step}</c>.</summary>
+    /// <remarks>The id depends only on the parent's id and the step number, so every replay and every process derives the same one,
+    /// and the child is started once. When <c>{parent}:c{step}</c> would be longer than <see cref="MaxLength"/>, the parent's id is
+    /// cut and a hash of the whole of it added (<c>{start of parent}.{16 hex digits}:c{step}</c>), which keeps ids of different parents apart.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is less than 1.</exception>
+    public static RunId ForChild(RunId parent, int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        var suffix = ":c" + step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var id = parent.Value + suffix;
+        if (id.Length > MaxLength)
+        {
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(parent.Value)))[..16];
+            id = parent.Value[..(MaxLength - suffix.Length - hash.Length - 1)] + "." + hash + suffix;
+        }
+
+        return new RunId(id);
+    }
+
     /// <summary>Parses <paramref name="value"/> into a run id.</summary>
     /// <exception cref="ArgumentException"><paramref name="value"/> is not a valid run id.</exception>
     public static RunId Parse(string value) => new(value);

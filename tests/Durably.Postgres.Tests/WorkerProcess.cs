@@ -35,8 +35,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    // Starts the worker and returns once it has started its runtime (it printed "ready NAME").
-    public static async Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease)
+    // Starts the worker and returns once it has started its runtime (it printed "ready NAME"). With a child ledger, it also
+    // executes ChildWorkflows runs, whose effects append to that file.
+    public static async Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -49,6 +50,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
         foreach (var arg in new[] { "pg-worker", TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (childLedger is not null)
+        {
+            info.ArgumentList.Add(childLedger);
         }
 
         var worker = new WorkerProcess(name, Process.Start(info) ?? throw new InvalidOperationException("Could not start Durably.TestHost."));

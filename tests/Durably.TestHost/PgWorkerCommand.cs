@@ -4,14 +4,14 @@ using Durably.TestHost;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-// `pg-worker CONNECTION SCHEMA WORKER LEASE_MS`: a worker process on a PostgreSQL store (opened with Validate) that executes
-// LedgerWorkflow runs until standard input closes or it is killed. It sets the connections' application name to WORKER, so
+// `pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER]`: a worker process on a PostgreSQL store (opened with Validate)
+// that executes LedgerWorkflow runs (and, given CHILD_LEDGER, ChildWorkflows runs appending to that file) until standard input closes or it is killed. It sets the connections' application name to WORKER, so
 // the database can tell its writes from other workers', logs to the console (the runtime says when it loses a lease), and
 // prints "ready WORKER" once it has started. It executes at most 30 runs at once: with 50 runs, any two workers have room
 // for every run, so a dead worker's runs are taken over as soon as its leases expire, not when a slot frees up.
 internal static class PgWorkerCommand
 {
-    public static async Task<int> RunAsync(string connectionString, string schema, string worker, int leaseMilliseconds)
+    public static async Task<int> RunAsync(string connectionString, string schema, string worker, int leaseMilliseconds, string? childLedger)
     {
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
         {
@@ -38,6 +38,10 @@ internal static class PgWorkerCommand
             },
             loggers);
         LedgerWorkflow.Register(runtime, ledger, schema, worker);
+        if (childLedger is not null)
+        {
+            ChildWorkflows.Register(runtime, childLedger, worker);
+        }
         await runtime.StartAsync();
         Console.WriteLine($"ready {worker}");
         Console.Out.Flush();

@@ -16,7 +16,9 @@ return args switch
     ["workflow", var path, var runId, var ledger, var crashAfter] => await WorkflowCommand.RunAsync(path, runId, ledger, int.Parse(crashAfter, CultureInfo.InvariantCulture)),
     ["read", var path, var runId] => await ReadAsync(path, runId),
     ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
-    ["pg-worker", var connection, var schema, var worker, var leaseMs] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture)),
+    ["pg-worker", var connection, var schema, var worker, var leaseMs] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture), childLedger: null),
+    ["pg-worker", var connection, var schema, var worker, var leaseMs, var childLedger] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture), childLedger),
+    ["children", var path, var runId, var ledger, .. var topics] when topics.Length > 0 => await ChildWorkflows.HostAsync(path, runId, ledger, topics),
     ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
     ["default-host", var path, var runId, var gate] => await DefaultHost.RunAsync(path, runId, gate),
     ["claim", var path, var runId, var owner] => await ClaimAsync(path, runId, owner),
@@ -25,7 +27,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER");
     return 2;
 }
 

@@ -54,6 +54,27 @@ public sealed class JournalSerializerTests
         var entry = new StepCompleted { Sequence = 12, Timestamp = DateTimeOffset.UnixEpoch.AddYears(57), Step = 6, Result = Payload.FromJson("6"), DurationMs = 0.01 };
         Assert.True(JournalSerializer.Serialize(entry).Length < 100, Encoding.UTF8.GetString(JournalSerializer.Serialize(entry)));
     }
+
+    [Fact]
+    public void Serialize_ChildRunLinks_WriteTheDocumentedFieldsAndRoundTrip()
+    {
+        var parent = new RunId("lead-1");
+        var child = RunId.ForChild(parent, 2);
+        JournalEntry[] entries =
+        [
+            new RunStarted { Workflow = "sub-agent", ParentRunId = parent, ParentStep = 2 },
+            new StepStarted { Sequence = 1, Step = 2, Kind = StepKind.Child, Name = "sub-agent", ChildRunId = child },
+            new StepFailed { Sequence = 2, Step = 2, Error = new ErrorInfo("System.OperationCanceledException", "off topic"), ChildStatus = Durably.Storage.RunStatus.Cancelled },
+        ];
+
+        var json = entries.Select(e => Encoding.UTF8.GetString(JournalSerializer.Serialize(e))).ToList();
+
+        Assert.Contains("\"parent\":\"lead-1\",\"pstep\":2", json[0], StringComparison.Ordinal);
+        Assert.Contains("\"kind\":\"child\"", json[1], StringComparison.Ordinal);
+        Assert.Contains("\"child\":\"lead-1:c2\"", json[1], StringComparison.Ordinal);
+        Assert.Contains("\"child\":\"cancelled\"", json[2], StringComparison.Ordinal);
+        Assert.Equal(entries, json.Select(j => JournalSerializer.Deserialize(Encoding.UTF8.GetBytes(j))));
+    }
 }
 
 // Serialize writes the discriminator itself and each entry with its own contract (no polymorphic serializer stack per
@@ -89,9 +110,9 @@ public sealed class JournalSerializerFastPathTests
             .Where(l => l.Length > 0)
             .Select(l => JournalSerializer.Deserialize(System.Text.Encoding.UTF8.GetBytes(l)));
         var data = new TheoryData<string>();
-        foreach (var entry in entries.Concat(golden))
+        foreach (var encoded in entries.Concat(golden).Select(e => Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, JournalJsonContext.Default.JournalEntry))).Distinct(StringComparer.Ordinal))
         {
-            data.Add(Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry)));
+            data.Add(encoded);
         }
 
         return data;
@@ -144,5 +165,108 @@ public sealed class PayloadScalarReadTests
 
         Assert.Equal(json, read.Result!.ToJsonString());
         Assert.Equal(entry, JournalSerializer.Serialize(read));
+    }
+}
+
+// Step entries are read by a reader of their own when they look as written; it must return what the serializer's
+// contract returns, or give the entry to the contract (which then reports any error): checked on every entry type,
+// the golden journals, and damaged or unusual spellings of step entries.
+public sealed class StepEntryReaderTests
+{
+    public static TheoryData<string> Inputs()
+    {
+        var data = new TheoryData<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in JournalSerializerFastPathTests.Entries())
+        {
+            if (seen.Add(row))
+            {
+                data.Add(row);
+            }
+        }
+
+        string[] variants =
+        [
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":1796308395312,\"step\":3,\"kind\":\"compute\",\"name\":\"step\",\"att\":1}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":1796308395312,\"step\":3,\"kind\":\"Compute\",\"name\":\"step\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"effect\",\"name\":\"a\\u00e9\\n\",\"key\":null,\"hash\":\"h\",\"indoubt\":\"retry\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"kind\":\"compute\",\"name\":\"no step number\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"name\":\"no kind\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"compute\",\"name\":null}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"compute\",\"name\":\"x\",\"name\":\"y\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"compute\",\"name\":\"x\",\"extra\":1}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"teleport\",\"name\":\"x\"}",
+            "{\"type\":\"step.started\",\"v\":1,\"seq\":5,\"at\":0,\"step\":3,\"kind\":1,\"name\":\"x\"}",
+            "{\"v\":1,\"type\":\"step.started\",\"seq\":5,\"at\":0,\"step\":3,\"kind\":\"compute\",\"name\":\"x\"}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":1796308395312,\"step\":3,\"res\":2,\"att\":1,\"ms\":0.005}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3,\"res\":\"t\\\"x\\u00e9\",\"ms\":null,\"span\":4,\"by\":\"me\"}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3,\"res\":null}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3,\"res\":{\"a\":1}}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3,\"res\":[1]}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3,\"usage\":{\"in\":1,\"out\":2}}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"res\":1}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":3.5}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":\"3\"}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":99999999999}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":99999999999999999,\"step\":1}",
+            "{\"type\":\"step.completed\",\"v\":2,\"seq\":6,\"at\":0,\"step\":1}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1} ",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1}x",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1,}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1",
+            "{\"t\\u0079pe\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1}",
+            "{\"type\":\"step.complet\\u0065d\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"st\\u0065p\":1}",
+            "{\"type\":\"step.completed\",\"v\":1,\"seq\":6,\"at\":0,\"step\":1,\"step\":2}",
+            "[]",
+            "\"step.completed\"",
+        ];
+        foreach (var variant in variants)
+        {
+            var encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(variant));
+            if (seen.Add(encoded))
+            {
+                data.Add(encoded);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Inputs))]
+    public void TryRead_AnyInput_SameEntryAsTheContractOrNone(string base64)
+    {
+        var bytes = Convert.FromBase64String(base64);
+        var fast = StepEntryReader.TryRead(bytes);
+        JournalEntry? contract;
+        try
+        {
+            contract = System.Text.Json.JsonSerializer.Deserialize(bytes, JournalJsonContext.Default.JournalEntry);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            Assert.Null(fast);
+            return;
+        }
+
+        if (fast is not null)
+        {
+            Assert.NotNull(contract);
+            Assert.Equal(contract.GetType(), fast.GetType());
+            Assert.Equal(JournalSerializer.Serialize(contract), JournalSerializer.Serialize(fast));
+        }
+    }
+
+    [Fact]
+    public void TryRead_EntriesAsTheWriterWritesThem_TakesTheFastPath()
+    {
+        var started = new StepStarted { Sequence = 5, Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1), Step = 3, Kind = StepKind.Effect, Name = "send", IdempotencyKey = "r:3", InDoubt = InDoubtPolicy.Retry };
+        var completed = new StepCompleted { Sequence = 6, Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1), Step = 3, Result = Payload.FromJson("\"ok\""), DurationMs = 1.25 };
+
+        Assert.Equal(started, StepEntryReader.TryRead(JournalSerializer.Serialize(started)));
+        var read = Assert.IsType<StepCompleted>(StepEntryReader.TryRead(JournalSerializer.Serialize(completed)));
+        Assert.Equal("\"ok\"", read.Result!.ToJsonString());
+        Assert.Equal(completed with { Result = null }, read with { Result = null });
     }
 }

@@ -21,7 +21,7 @@ internal static class RunsCommands
         var status = new Option<string[]>("--status") { Description = "Only runs with this status (repeatable): pending, running, suspended, completed, failed, cancelled, compensated.", HelpName = "STATUS", AllowMultipleArgumentsPerToken = false };
         var workflow = new Option<string?>("--workflow", "-w") { Description = "Only runs of this workflow.", HelpName = "NAME" };
         var limit = new Option<int>("--limit", "-n") { Description = "The most runs listed, newest first.", DefaultValueFactory = _ => 100 };
-        var command = new Command("list", "List runs, newest first, with their status and what suspended runs wait for.") { status, workflow, limit };
+        var command = new Command("list", "List runs, newest first, with their status, what suspended runs wait for, and the parent of each child run.") { status, workflow, limit };
         DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
         {
             var statuses = context.Get(status) is { Length: > 0 } given ? given.Select(Inputs.Status).ToHashSet() : null;
@@ -43,9 +43,10 @@ internal static class RunsCommands
             }
             while (token is not null && found.Count < max);
 
+            var parents = await RunLinks.ParentsAsync(client, found, cancellationToken);
             if (context.Json)
             {
-                context.WriteJson(new { runs = found });
+                context.WriteJson(new { runs = RunLinks.ToJson(found, parents, CliJson.Options) });
                 return ExitCodes.Ok;
             }
 
@@ -55,10 +56,13 @@ internal static class RunsCommands
                 return ExitCodes.Ok;
             }
 
+            // The PARENT column appears when a listed run is a child run (RunContext.RunChildAsync).
             Format.Table(
                 context.Out,
-                ["RUN", "WORKFLOW", "STATUS", "UPDATED", "DETAIL"],
-                found.Select(r => (IReadOnlyList<string>)[r.RunId.Value, r.Workflow, Format.Status(r.Status), Format.Time(r.UpdatedAt), Format.Clip(r.StatusDetail, 90)]));
+                parents.Count > 0 ? ["RUN", "WORKFLOW", "STATUS", "UPDATED", "PARENT", "DETAIL"] : ["RUN", "WORKFLOW", "STATUS", "UPDATED", "DETAIL"],
+                found.Select(r => (IReadOnlyList<string>)(parents.Count > 0
+                    ? [r.RunId.Value, r.Workflow, Format.Status(r.Status), Format.Time(r.UpdatedAt), parents.TryGetValue(r.RunId, out var p) ? p.Value : "-", Format.Clip(r.StatusDetail, 90)]
+                    : [r.RunId.Value, r.Workflow, Format.Status(r.Status), Format.Time(r.UpdatedAt), Format.Clip(r.StatusDetail, 90)])));
             return ExitCodes.Ok;
         });
         return command;

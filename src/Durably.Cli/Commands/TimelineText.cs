@@ -41,6 +41,16 @@ internal static class TimelineText
             }
         }
 
+        if (timeline.ParentRunId is { } parent)
+        {
+            output.WriteLine($"Parent     {parent} (its step {timeline.ParentStep}); see it with: durably runs show {parent}");
+        }
+
+        if (timeline.Children is { Count: > 0 } children)
+        {
+            output.WriteLine($"Children   {string.Join(", ", children)}");
+        }
+
         if (timeline.Input is not null)
         {
             output.WriteLine($"Input      {Format.Payload(timeline.Input, 100)}");
@@ -108,12 +118,20 @@ internal static class TimelineText
             case StepState.Waiting when step.ApprovalGate is { } gate:
                 notes.Add($"waits for approval; decide with: durably approve|reject {timeline.RunId} {gate}");
                 break;
+            case StepState.Waiting when step.ChildRunId is { } child:
+                notes.Add($"waits for child run {child}");
+                break;
             case StepState.Waiting when step.Kind == StepKind.Signal:
                 notes.Add($"waits for signal '{step.Name}'");
                 break;
             case StepState.Waiting:
                 notes.Add("waits");
                 break;
+        }
+
+        if (step.ChildRunId is { } ran && step.ChildStatus is { } ended)
+        {
+            notes.Add($"child run {ran} {Format.Status(ended)}");
         }
 
         if (step.DueAt is { } due && step.State is StepState.Waiting or StepState.Running)

@@ -71,7 +71,8 @@ internal static class DashboardServer
             var workflow = request.Query["workflow"].ToString();
             var limit = int.TryParse(request.Query["limit"], out var l) ? Math.Clamp(l, 1, StoreLimits.MaxPageSize) : 200;
             var page = await client.ListRunsAsync(new RunQuery { Statuses = statuses.Count > 0 ? statuses : null, Workflow = string.IsNullOrWhiteSpace(workflow) ? null : workflow, PageSize = limit }, cancellationToken);
-            return Results.Json(new { runs = page.Runs, more = page.ContinuationToken is not null }, CliJson.Compact);
+            var parents = await RunLinks.ParentsAsync(client, page.Runs, cancellationToken);
+            return Results.Json(new { runs = RunLinks.ToJson(page.Runs, parents, CliJson.Compact), more = page.ContinuationToken is not null }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
         api.MapGet("/runs/{runId}", (string runId, CancellationToken cancellationToken) => Handle(async () =>

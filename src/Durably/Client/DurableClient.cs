@@ -253,6 +253,10 @@ public sealed class DurableClient
                 Sequence = 0,
                 Timestamp = Options.TimeProvider.GetUtcNow(),
                 Fork = new ForkInfo(request.Source, request.AtStep) { ReuseModelOutputs = request.ReuseModelOutputs, DryRun = request.DryRun },
+
+                // A fork of a child run is nobody's child: its outcome must not reach the source's parent.
+                ParentRunId = null,
+                ParentStep = null,
             },
         };
         foreach (var entry in entries.Skip(1))
@@ -276,17 +280,25 @@ public sealed class DurableClient
         return Store.PurgeRunsAsync(request, cancellationToken);
     }
 
-    private async Task<RunHandle> StartCoreAsync<TInput>(string workflow, WorkflowOptions? known, TInput input, StartRunOptions? options, CancellationToken cancellationToken)
+    private Task<RunHandle> StartCoreAsync<TInput>(string workflow, WorkflowOptions? known, TInput input, StartRunOptions? options, CancellationToken cancellationToken)
+        => CreateAsync(options?.RunId ?? RunId.New(), NewStart(workflow, known, input is null ? null : Options.Codec.Encode(input)), cancellationToken);
+
+    // Starts the child run of a parent's step (RunContext.RunChildAsync), or finds it started already: its id is derived from
+    // the parent's id and the step, so a parent that starts it again after a crash finds the first start.
+    internal Task<RunHandle> StartChildAsync(RunId childRunId, WorkflowDefinition child, Payload? input, RunId parent, int parentStep)
+        => CreateAsync(childRunId, NewStart(child.Name, child.Options, input) with { ParentRunId = parent, ParentStep = parentStep }, CancellationToken.None);
+
+    private RunStarted NewStart(string workflow, WorkflowOptions? known, Payload? input) => new()
     {
-        var runId = options?.RunId ?? RunId.New();
-        var started = new RunStarted
-        {
-            Workflow = workflow,
-            WorkflowVersion = known?.Version ?? 1,
-            Input = input is null ? null : Options.Codec.Encode(input),
-            Patches = known is { Patches.Count: > 0 } ? [.. known.Patches] : null,
-            Timestamp = Options.TimeProvider.GetUtcNow(),
-        };
+        Workflow = workflow,
+        WorkflowVersion = known?.Version ?? 1,
+        Input = input,
+        Patches = known is { Patches.Count: > 0 } ? [.. known.Patches] : null,
+        Timestamp = Options.TimeProvider.GetUtcNow(),
+    };
+
+    private async Task<RunHandle> CreateAsync(RunId runId, RunStarted started, CancellationToken cancellationToken)
+    {
         try
         {
             await Store.AppendAsync(new RunAppend(runId, 0, [started]) { Status = RunStatus.Pending }, cancellationToken).ConfigureAwait(false);
@@ -294,9 +306,14 @@ public sealed class DurableClient
         catch (JournalConcurrencyException)
         {
             var existing = await Store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
-            if (existing[0] is RunStarted other && other.Workflow != workflow)
+            if (existing[0] is RunStarted other && other.Workflow != started.Workflow)
             {
-                throw new InvalidOperationException($"Run '{runId}' exists already as a run of workflow '{other.Workflow}', not '{workflow}'.");
+                throw new InvalidOperationException($"Run '{runId}' exists already as a run of workflow '{other.Workflow}', not '{started.Workflow}'.");
+            }
+
+            if (started.ParentRunId is { } parent && existing[0] is RunStarted found && (found.ParentRunId != parent || found.ParentStep != started.ParentStep))
+            {
+                throw new InvalidOperationException($"Step {started.ParentStep} of run '{parent}' starts its child run as '{runId}', but a run of that id exists already and is not that step's child. Child run ids are '{{parent}}:c{{step}}' (RunId.ForChild): do not start runs with such ids yourself.");
             }
 
             return new RunHandle(this, runId, isNew: false);
@@ -306,7 +323,8 @@ public sealed class DurableClient
         return new RunHandle(this, runId, isNew: true);
     }
 
-    private (string Name, WorkflowOptions Options) Describe<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TWorkflow, TInput, TResult>()
+    // The name and options of a class-form workflow: from the runtime that registers it, else from an instance.
+    internal (string Name, WorkflowOptions Options) Describe<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TWorkflow, TInput, TResult>()
         where TWorkflow : Workflow<TInput, TResult>
     {
         if (_worker?.FindWorkflow(typeof(TWorkflow)) is { } registered)
@@ -331,7 +349,8 @@ public sealed class DurableClient
         return (name, prototype.Options);
     }
 
-    private async Task<DeliveredSignal> DeliverAsync(RunId runId, SignalMessage message, CancellationToken cancellationToken)
+    // Delivers any signal, the runtime's own included, and wakes the run when this client's runtime can execute it.
+    internal async Task<DeliveredSignal> DeliverAsync(RunId runId, SignalMessage message, CancellationToken cancellationToken)
     {
         var delivered = await Store.DeliverSignalAsync(runId, message, cancellationToken).ConfigureAwait(false);
         await ActivateAsync(runId).ConfigureAwait(false);

@@ -40,6 +40,15 @@ public sealed record RunTimeline
     /// <summary>Gets where the run was forked from, if it was.</summary>
     public ForkInfo? Fork { get; init; }
 
+    /// <summary>Gets the run that started this one as a child (<see cref="RunContext.RunChildAsync{TInput, TResult}(string, TInput, ChildRunOptions?)"/>), if any.</summary>
+    public RunId? ParentRunId { get; init; }
+
+    /// <summary>Gets the parent's step that started this run, when <see cref="ParentRunId"/> is set.</summary>
+    public int? ParentStep { get; init; }
+
+    /// <summary>Gets the child runs this run started, by step: the <see cref="StepTimeline.ChildRunId"/> of its child steps.</summary>
+    public IReadOnlyList<RunId> Children => [.. Steps.Where(s => s.ChildRunId is not null).Select(s => s.ChildRunId!.Value)];
+
     /// <summary>Gets the steps in step-number order.</summary>
     public required IReadOnlyList<StepTimeline> Steps { get; init; }
 
@@ -109,8 +118,10 @@ public sealed record RunTimeline
             Result = (history.End as RunCompleted)?.Result,
             Error = (history.End as RunFailed)?.Error,
             Fork = started.Fork,
+            ParentRunId = started.ParentRunId,
+            ParentStep = started.ParentRunId is null ? null : started.ParentStep,
             Steps = built,
-            PendingSignals = signals?.Where(s => !history.ConsumedSignalIds.Contains(s.SignalId)).ToList() ?? [],
+            PendingSignals = signals?.Where(s => !history.ConsumedSignalIds.Contains(s.SignalId) && !IsTakenChildReport(history, s)).ToList() ?? [],
             Resumptions = resumptions.Count,
             TokensSpent = new TokenUsage(spentIn, spentOut),
             TokensSaved = new TokenUsage(savedIn, savedOut),
@@ -130,7 +141,7 @@ public sealed record RunTimeline
         if (state == StepState.Running && step.HasOpenIntent)
         {
             // An effect's open intent is in doubt only once the run stopped with it; while it runs, it is running.
-            state = kind == StepKind.Effect ? (suspended ? StepState.InDoubt : StepState.Running) : kind is StepKind.Signal or StepKind.Timer ? StepState.Waiting : StepState.Running;
+            state = kind == StepKind.Effect ? (suspended ? StepState.InDoubt : StepState.Running) : kind is StepKind.Signal or StepKind.Timer or StepKind.Child ? StepState.Waiting : StepState.Running;
         }
 
         var name = step.Name;
@@ -160,9 +171,17 @@ public sealed record RunTimeline
             Sender = step.Signal?.Sender,
             DueAt = step.Timer?.DueAt,
             RetryAt = step.LastFailure?.RetryAt,
+            ChildRunId = step.Intent?.ChildRunId,
+            ChildStatus = kind != StepKind.Child ? null : step.Completion is not null ? RunStatus.Completed : step.LastFailure?.ChildStatus,
             ReplayCount = step.LastOutcome is { } outcome ? resumptions.Count(r => r > outcome.Sequence) : 0,
         };
     }
+
+    // A child's report to a step that journaled an outcome (or a repeated report after a crash) is consumed, not pending.
+    private static bool IsTakenChildReport(RunHistory history, DeliveredSignal signal)
+        => signal.Name.StartsWith(SignalNames.ChildPrefix, StringComparison.Ordinal)
+           && int.TryParse(signal.Name.AsSpan(SignalNames.ChildPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var step)
+           && history.Find(step) is { HasOutcome: true };
 
     // Approval payloads are written by DurableClient.ApproveAsync as plain JSON; a codec-encoded one cannot be read here.
     private static ApprovalDecision? DecisionOf(Payload? payload, string? sender)
@@ -199,7 +218,7 @@ public enum StepState
     /// <summary>An attempt failed and another is scheduled.</summary>
     Retrying,
 
-    /// <summary>Waiting for a signal, an approval or a timer.</summary>
+    /// <summary>Waiting for a signal, an approval, a timer or a child run.</summary>
     Waiting,
 
     /// <summary>A wait that ended by timing out.</summary>
@@ -274,6 +293,12 @@ public sealed record StepTimeline
 
     /// <summary>Gets when the next attempt is due.</summary>
     public DateTimeOffset? RetryAt { get; init; }
+
+    /// <summary>Gets the child run a child step started (<see cref="StepKind.Child"/>), else <see langword="null"/>.</summary>
+    public RunId? ChildRunId { get; init; }
+
+    /// <summary>Gets how the child run ended, once the child step has its outcome: completed, failed, cancelled or compensated.</summary>
+    public RunStatus? ChildStatus { get; init; }
 
     /// <summary>Gets how many later activations replayed this step from the journal instead of running it.</summary>
     public int ReplayCount { get; init; }

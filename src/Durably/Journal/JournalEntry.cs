@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Durably.Storage;
 
 namespace Durably.Journal;
 
@@ -63,9 +64,14 @@ public sealed record RunStarted : JournalEntry
     [JsonPropertyName("fork")]
     public ForkInfo? Fork { get; init; }
 
-    /// <summary>Gets the run that started this one as a child, if any.</summary>
+    /// <summary>Gets the run that started this one as a child (<c>RunContext.RunChildAsync</c>), if any.</summary>
     [JsonPropertyName("parent")]
     public RunId? ParentRunId { get; init; }
+
+    /// <summary>Gets the number of the parent's step that started this run as a child, when <see cref="ParentRunId"/> is set.</summary>
+    /// <remarks>The child reports its outcome to that step of the parent when it finishes.</remarks>
+    [JsonPropertyName("pstep")]
+    public int? ParentStep { get; init; }
 }
 
 /// <summary>Records the intent to run a step: written (durably, for effects) before the step's body runs.</summary>
@@ -98,6 +104,10 @@ public sealed record StepStarted : JournalEntry
     /// <summary>Gets what recovery does when this step has an intent and no outcome.</summary>
     [JsonPropertyName("indoubt")]
     public InDoubtPolicy? InDoubt { get; init; }
+
+    /// <summary>Gets the child run a <see cref="StepKind.Child"/> step starts and waits for.</summary>
+    [JsonPropertyName("child")]
+    public RunId? ChildRunId { get; init; }
 }
 
 /// <summary>Records a step's successful outcome.</summary>
@@ -162,6 +172,11 @@ public sealed record StepFailed : JournalEntry
     /// <summary>Gets how long the failed attempt ran, in milliseconds.</summary>
     [JsonPropertyName("ms")]
     public double? DurationMs { get; init; }
+
+    /// <summary>Gets how the child run ended, when this is the outcome of a <see cref="StepKind.Child"/> step: failed, cancelled or compensated.</summary>
+    /// <remarks><see cref="Error"/> then holds the child's own error (for a cancelled child, <see cref="OperationCanceledException"/> with the reason).</remarks>
+    [JsonPropertyName("child")]
+    public RunStatus? ChildStatus { get; init; }
 }
 
 /// <summary>Records that a waiting step consumed a signal.</summary>

@@ -107,7 +107,8 @@ public static class JournalSerializer
         JournalEntry? entry;
         try
         {
-            entry = JsonSerializer.Deserialize(utf8Json, JournalJsonContext.Default.JournalEntry);
+            // The steps a replay reads are read without the polymorphic contract when they look as written.
+            entry = StepEntryReader.TryRead(utf8Json) ?? JsonSerializer.Deserialize(utf8Json, JournalJsonContext.Default.JournalEntry);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {

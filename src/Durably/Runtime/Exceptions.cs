@@ -57,6 +57,41 @@ public sealed class StepFailedException : DurablyException
     public string ErrorMessage { get; }
 }
 
+/// <summary>Thrown into a parent's workflow code when a child run (<see cref="RunContext.RunChildAsync{TInput, TResult}(string, TInput, ChildRunOptions?)"/>) failed, was cancelled or was compensated.</summary>
+/// <remarks>The child's outcome is journaled in the parent as the step's outcome, so replay throws the same exception without asking
+/// the child again. A child cancelled on its own (by <c>durably cancel CHILD</c>) ends the parent's step this way too; the parent is not
+/// cancelled, and may catch the exception and go on. When the parent itself is cancelled, its children are cancelled with it, and the
+/// parent unwinds with <see cref="OperationCanceledException"/> as it does at any other step.</remarks>
+public sealed class ChildRunFailedException : DurablyException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChildRunFailedException(string stepName, int step, RunId childRunId, RunStatus status, ErrorInfo error)
+        : base($"Child run '{childRunId}' of step {step} '{stepName}' ended {status.ToString().ToLowerInvariant()}: {error?.Type}: {error?.Message}")
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        StepName = stepName;
+        Step = step;
+        ChildRunId = childRunId;
+        Status = status;
+        Error = error;
+    }
+
+    /// <summary>Gets the name of the parent's step that ran the child.</summary>
+    public string StepName { get; }
+
+    /// <summary>Gets the number of the parent's step that ran the child.</summary>
+    public int Step { get; }
+
+    /// <summary>Gets the child run's id.</summary>
+    public RunId ChildRunId { get; }
+
+    /// <summary>Gets how the child ended: <see cref="RunStatus.Failed"/>, <see cref="RunStatus.Cancelled"/> or <see cref="RunStatus.Compensated"/>.</summary>
+    public RunStatus Status { get; }
+
+    /// <summary>Gets the child's error: the type name and message of what failed it, or <see cref="OperationCanceledException"/> and the reason for a cancelled child.</summary>
+    public ErrorInfo Error { get; }
+}
+
 /// <summary>Records that an effect step was in doubt at recovery and its policy said to fail.</summary>
 public sealed class InDoubtException : DurablyException
 {

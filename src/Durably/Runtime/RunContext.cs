@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Durably.Journal;
 using Microsoft.Extensions.Logging;
 
@@ -158,6 +159,57 @@ public sealed class RunContext
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
         JournalText.CheckName(name);
         return ThrowIfInStepBody(nameof(SleepAsync))._execution.Waits.SleepAsync(duration, name);
+    }
+
+    /// <summary>Runs a child run (a sub-agent) and waits for it durably: a run of its own, with its own journal, started once, whose outcome becomes this step's.</summary>
+    /// <typeparam name="TInput">The child's input.</typeparam>
+    /// <typeparam name="TResult">The child's result.</typeparam>
+    /// <param name="workflow">The child's registered workflow name; the runtime executing this run must register it.</param>
+    /// <param name="input">The child's input. Its hash is journaled and checked on replay, like a step's arguments.</param>
+    /// <param name="options">The step's name (default: the workflow name).</param>
+    /// <returns>The child's result, or the journaled result on replay.</returns>
+    /// <remarks>
+    /// <para>The step journals which child it starts before it starts it. The child's id is <see cref="RunId.ForChild"/> of this run's id and
+    /// the step (<c>{parent}:c{step}</c>), so a replay or a recovery after a crash finds the child started already instead of starting a
+    /// second one. The child records this run as its parent (<see cref="Journal.RunStarted.ParentRunId"/>), which the CLI and the dashboard
+    /// show, and executes like any run: on any worker that registers its workflow, in this process or another one sharing the store.</para>
+    /// <para>While the child runs, this run is unloaded (no task, no thread, no lease), as for a signal. When the child finishes, it reports its
+    /// outcome to this run's inbox before it records its own end, and this run resumes by replay and journals that outcome as the step's.
+    /// A crash of either side in between repeats the report, never the child.</para>
+    /// <para>Children issued together (all started before the first is awaited, as <see cref="Task.WhenAll(Task[])"/> over a list does) run
+    /// in parallel. Cancelling this run cancels the children it waits for, and theirs.</para>
+    /// </remarks>
+    /// <exception cref="ChildRunFailedException">The child failed, was cancelled or was compensated, now or in the journal.</exception>
+    /// <exception cref="WorkflowNotFoundException">The runtime executing this run registers no workflow named <paramref name="workflow"/>.</exception>
+    /// <exception cref="NonDeterminismException">The journal holds another step at this position, or this step with another input.</exception>
+    /// <exception cref="InvalidOperationException">Called inside a step body, or a run that is not this step's child holds the child's id.</exception>
+    public Task<TResult> RunChildAsync<TInput, TResult>(string workflow, TInput input, ChildRunOptions? options = null)
+    {
+        JournalText.CheckName(workflow);
+        var name = options?.Name ?? workflow;
+        JournalText.CheckName(name, nameof(options));
+        var self = ThrowIfInStepBody(nameof(RunChildAsync));
+        var definition = self._execution.Runtime.FindWorkflow(workflow) ?? throw new WorkflowNotFoundException(workflow);
+        return self._execution.Children.RunChildAsync<TInput, TResult>(definition, input, name);
+    }
+
+    /// <summary>Runs a child run of the class-form workflow <typeparamref name="TWorkflow"/> and waits for it durably.</summary>
+    /// <typeparam name="TWorkflow">The workflow class; the runtime executing this run must register it.</typeparam>
+    /// <typeparam name="TInput">The child's input.</typeparam>
+    /// <typeparam name="TResult">The child's result.</typeparam>
+    /// <param name="input">The child's input.</param>
+    /// <param name="options">The step's name (default: the workflow's name).</param>
+    /// <returns>The child's result, or the journaled result on replay.</returns>
+    /// <remarks>The typed counterpart of <see cref="RunChildAsync{TInput, TResult}(string, TInput, ChildRunOptions?)"/>, as
+    /// <see cref="DurableClient.StartAsync{TWorkflow, TInput, TResult}(TInput, StartRunOptions?, CancellationToken)"/> is of a start by name.</remarks>
+    /// <exception cref="ChildRunFailedException">The child failed, was cancelled or was compensated, now or in the journal.</exception>
+    /// <exception cref="WorkflowNotFoundException">The runtime executing this run does not register the workflow.</exception>
+    /// <exception cref="InvalidOperationException">The workflow's name cannot be told (see <see cref="DurableClient.StartAsync{TWorkflow, TInput, TResult}(TInput, StartRunOptions?, CancellationToken)"/>), or called inside a step body.</exception>
+    public Task<TResult> RunChildAsync<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TWorkflow, TInput, TResult>(TInput input, ChildRunOptions? options = null)
+        where TWorkflow : Workflow<TInput, TResult>
+    {
+        var (name, _) = ThrowIfInStepBody(nameof(RunChildAsync))._execution.Runtime.Client.Describe<TWorkflow, TInput, TResult>();
+        return RunChildAsync<TInput, TResult>(name, input, options);
     }
 
     private static StepOptions Defaults { get; } = new();

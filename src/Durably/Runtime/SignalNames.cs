@@ -12,6 +12,9 @@ internal static class SignalNames
 
     public const string ResolvePrefix = "$resolve:";
 
+    // A child run's outcome, sent by the child to the parent's step that waits for it.
+    public const string ChildPrefix = "$child:";
+
     // Everything the runtime may send under: '$' is reserved as a whole, for signals added later.
     private const string RuntimePrefix = "$";
 
@@ -21,6 +24,8 @@ internal static class SignalNames
     public static string? GateOf(string signalName) => signalName.StartsWith(ApprovalPrefix, StringComparison.Ordinal) ? signalName[ApprovalPrefix.Length..] : null;
 
     public static string Resolve(int step) => ResolvePrefix + step.ToString(CultureInfo.InvariantCulture);
+
+    public static string Child(int step) => ChildPrefix + step.ToString(CultureInfo.InvariantCulture);
 
     public static bool IsReserved(string name)
         => name.StartsWith(RuntimePrefix, StringComparison.Ordinal) || name.StartsWith(ApprovalPrefix, StringComparison.Ordinal);

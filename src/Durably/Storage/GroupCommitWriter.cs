@@ -10,6 +10,9 @@ namespace Durably.Storage;
 /// is resolved by the target when it can; and a commit that may not be durable, when later ones cannot be trusted
 /// either (a failed fsync), stops the writer: that batch and every later write fail with
 /// <see cref="JournalStoreFailedException"/> until the store is disposed and opened again.</para>
+/// <para>Waiters are answered from thread-pool work items, never from the loop: a waiter's continuation runs there
+/// inline (it is not queued again), so a batch of many writes costs a few work items. A continuation that blocks holds
+/// up no other waiter for long: the batch's other work items, and if they all block a watchdog's, take the rest.</para>
 /// <para>Thread-safe: any thread may enqueue. The target is called from one loop at a time.</para>
 /// </remarks>
 /// <typeparam name="TItem">The store's item type.</typeparam>
@@ -25,12 +28,7 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     private readonly List<TItem> _queue = [];
     private bool _stopping;
     private bool _loopWaiting;
-    private int _releasing;
-    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    // The writer whose batch the current thread is releasing, if any.
-    [ThreadStatic]
-    private static GroupCommitWriter<TItem>? t_releasing;
+    private readonly Releases _releases = new();
     private JournalStoreFailedException? _failure;
 
     /// <summary>Creates the writer and starts its loop.</summary>
@@ -116,6 +114,8 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     }
 
     /// <summary>Stops accepting items, commits what is queued, and waits for the loop to end.</summary>
+    /// <remarks>Every queued item is settled when this returns; the tasks of the last batch complete on the thread pool,
+    /// possibly just after (this does not wait for them: one of their continuations may be the caller).</remarks>
     public async ValueTask DisposeAsync()
     {
         bool wake;
@@ -135,15 +135,10 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
             _ready.Release();
         }
 
+        // Every item was settled by then; the last batch's waiters are being released on the thread pool. This does
+        // not wait for them: a waiter's continuation may itself be what disposes (even blocking on it, as a host's
+        // synchronous Dispose does), and it would wait for itself.
         await _loop.ConfigureAwait(false);
-
-        // Every accepted item's task is complete when this returns; except when called from a waiter's continuation
-        // (while this writer releases a batch), which must not wait for the batch it runs in.
-        if (Volatile.Read(ref _releasing) > 0 && t_releasing != this)
-        {
-            await _released.Task.ConfigureAwait(false);
-        }
-
         _ready.Dispose();
     }
 
@@ -189,8 +184,7 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
 
             if (batch.Count > 0)
             {
-                Interlocked.Increment(ref _releasing);
-                BatchRelease.Dispatch(this, [.. batch]);
+                _releases.Dispatch([.. batch]);
             }
 
             batch.Clear();
@@ -368,30 +362,27 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
     // continuations inline: a batch costs a few work items instead of one per waiter, and a waiter whose
     // continuation runs long (workflow code up to its next await) delays only the items its work item has not
     // reached, which the other work items take meanwhile.
-    private void OnBatchReleased()
+    // Completes the waiters of settled batches from thread-pool work items, never from the loop, whose only job is the
+    // next commit. One work item per core shares a batch, each completing item after item with the waiters'
+    // continuations inline: a batch costs a few work items instead of one per waiter. A continuation that runs long
+    // (workflow code up to its next await) or blocks (waiting synchronously for something) holds only its own work
+    // item: the others take the rest of the batch, and when a batch makes no progress for a while (every work item
+    // blocked), a watchdog adds work items, so no waiter depends on another's continuation to return.
+    private sealed class Releases
     {
-        if (Interlocked.Decrement(ref _releasing) == 0 && Volatile.Read(ref _stopping))
-        {
-            _released.TrySetResult();
-        }
-    }
+        private static readonly TimeSpan StallCheck = TimeSpan.FromMilliseconds(20);
+        private readonly List<BatchRelease> _inFlight = [];
+        private Timer? _watchdog;
 
-    private sealed class BatchRelease : IThreadPoolWorkItem
-    {
-        private readonly GroupCommitWriter<TItem> _writer;
-        private readonly TItem[] _items;
-        private int _next = -1;
-        private int _done;
-
-        private BatchRelease(GroupCommitWriter<TItem> writer, TItem[] items)
+        public void Dispatch(TItem[] items)
         {
-            _writer = writer;
-            _items = items;
-        }
+            var release = new BatchRelease(items);
+            lock (_inFlight)
+            {
+                _inFlight.Add(release);
+                _watchdog ??= new Timer(static state => ((Releases)state!).Watch(), this, StallCheck, StallCheck);
+            }
 
-        public static void Dispatch(GroupCommitWriter<TItem> writer, TItem[] items)
-        {
-            var release = new BatchRelease(writer, items);
             var workers = Math.Min(items.Length, Environment.ProcessorCount);
             for (var i = 0; i < workers; i++)
             {
@@ -399,25 +390,52 @@ public sealed class GroupCommitWriter<TItem> : IAsyncDisposable
             }
         }
 
-        public void Execute()
+        // Adds a work item to every batch that has items no work item took and made no progress since the last look.
+        private void Watch()
         {
-            var outer = t_releasing;
-            t_releasing = _writer;
-            try
+            lock (_inFlight)
             {
-                int i;
-                while ((i = Interlocked.Increment(ref _next)) < _items.Length)
+                _inFlight.RemoveAll(r => r.IsTaken);
+                foreach (var release in _inFlight)
                 {
-                    _items[i].Release();
-                    if (Interlocked.Increment(ref _done) == _items.Length)
+                    if (release.Stalled())
                     {
-                        _writer.OnBatchReleased();
+                        ThreadPool.UnsafeQueueUserWorkItem(release, preferLocal: false);
                     }
                 }
+
+                if (_inFlight.Count == 0)
+                {
+                    _watchdog?.Dispose();
+                    _watchdog = null;
+                }
             }
-            finally
+        }
+    }
+
+    private sealed class BatchRelease(TItem[] items) : IThreadPoolWorkItem
+    {
+        private int _next = -1;
+        private int _lastSeen = -1;
+
+        // Every item has a work item completing it (or completed).
+        public bool IsTaken => Volatile.Read(ref _next) >= items.Length - 1;
+
+        // Called by the watchdog only: true when no item was taken since its last call.
+        public bool Stalled()
+        {
+            var next = Volatile.Read(ref _next);
+            var stalled = next == _lastSeen;
+            _lastSeen = next;
+            return stalled;
+        }
+
+        public void Execute()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref _next)) < items.Length)
             {
-                t_releasing = outer;
+                items[i].Release();
             }
         }
     }

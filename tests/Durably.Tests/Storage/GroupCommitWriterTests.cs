@@ -230,8 +230,49 @@ public sealed class GroupCommitWriterTests
         target.Release();
         await disposing.WaitAsync(Timeout);
 
-        Assert.All(queued, i => Assert.True(i.Task.IsCompletedSuccessfully));
+        await Task.WhenAll(queued.Select(i => i.Task)).WaitAsync(Timeout);
+        Assert.All(queued, i => Assert.Equal(1, i.Commits));
         Assert.Throws<ObjectDisposedException>(() => writer.Enqueue(new Item("late")));
+    }
+
+    [Fact]
+    public async Task Enqueue_WaitersWhoseContinuationsBlockOnALaterItemOfTheirBatch_AllComplete()
+    {
+        // Waiters' continuations run inline on the work items that release a batch. Here every waiter but the last
+        // blocks its thread until the last one is answered: more blocked continuations than there are cores (so than
+        // release work items), which only the writer's watchdog can get past.
+        var target = new FakeTarget();
+        await using var writer = Writer(target);
+        await HoldAsync(writer, target);
+        var blockers = Environment.ProcessorCount + 1;
+        var items = Enumerable.Range(0, blockers + 1).Select(i => Enqueue(writer, "item " + i)).ToList();
+        var last = items[^1].Task;
+        var unblocked = items.Take(blockers).Select(i => i.Task.ContinueWith(
+            _ => last.Wait(Timeout),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default)).ToList();
+        target.Release();
+
+        await last.WaitAsync(Timeout);
+        await Task.WhenAll(unblocked).WaitAsync(Timeout);
+        Assert.Equal([blockers + 1], target.Committed.Skip(1).Select(b => b.Count));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_CalledFromAWaitersContinuationThatBlocksOnIt_Returns()
+    {
+        // A host disposed synchronously from code that ran after an append (Host.Dispose() in a continuation).
+        var target = new FakeTarget();
+        var writer = Writer(target);
+        var item = Enqueue(writer, "a");
+        var disposed = item.Task.ContinueWith(
+            _ => writer.DisposeAsync().AsTask().Wait(Timeout),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+        Assert.True(await disposed.WaitAsync(Timeout));
     }
 
     [Fact]

@@ -78,6 +78,28 @@ public sealed class CrashTesterTests
     }
 
     [Fact]
+    public async Task AssertReplaySafeAsync_WorkflowWithChildRuns_PassesAtEveryCrashPoint()
+    {
+        // One child after the other: the crash points are positions in the parent's journal, and children run in parallel
+        // make that journal's layout depend on when each reports (how many activations take the reports).
+        static void Register(DurableRuntime runtime, FakeOutside world)
+        {
+            runtime.Register<string, string>("sub-agent", async (ctx, topic) =>
+                await ctx.StepAsync("fetch", step => world.ApplyAsync("fetch " + topic, step.IdempotencyKey), StepOptions.IdempotentEffect));
+            runtime.Register<int, string>("lead", async (ctx, _) =>
+            {
+                string[] notes = [await ctx.RunChildAsync<string, string>("sub-agent", "a"), await ctx.RunChildAsync<string, string>("sub-agent", "b")];
+                return await ctx.StepAsync("publish", step => world.ApplyAsync(string.Join(", ", notes), step.IdempotencyKey), StepOptions.IdempotentEffect);
+            });
+        }
+
+        var report = await CrashTester.For("lead", 0, () => new FakeOutside(), Register).AssertReplaySafeAsync();
+
+        Assert.Equal(RunStatus.Completed, report.ReferenceStatus);
+        Assert.Contains("fetch a (crash-test:c1:1), fetch b (crash-test:c2:1)", report.ReferenceOutcome, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_InDoubtPolicyFail_PassesWithTheDeclaredFailure()
     {
         void Register(DurableRuntime runtime, FakeOutside world) => runtime.Register<int, string>("wire", async (ctx, amount) =>

@@ -92,6 +92,10 @@ function json(value) {
 
 function clip(text, max) { return text.length > max ? text.slice(0, max - 1) + "…" : text; }
 
+function runLink(runId) {
+  return h("a", { class: "mono", href: "#/runs/" + encodeURIComponent(runId) }, runId);
+}
+
 function badge(state) {
   const label = state === "inDoubt" ? "in doubt" : state === "timedOut" ? "timed out" : state;
   return h("span", { class: "badge s-" + state.toLowerCase() }, label);
@@ -126,7 +130,8 @@ async function showList() {
       : h("table", { id: "runs" },
           h("thead", {}, h("tr", {}, h("th", {}, "Run"), h("th", {}, "Workflow"), h("th", {}, "Status"), h("th", {}, "Updated"), h("th", {}, "Detail"))),
           h("tbody", {}, runs.runs.map(run => h("tr", { "data-run": run.runId },
-            h("td", { class: "mono" }, h("a", { href: "#/runs/" + encodeURIComponent(run.runId) }, run.runId)),
+            h("td", { class: "mono" }, runLink(run.runId),
+              run.parentRunId ? h("div", { class: "sub parent" }, "child of ", runLink(run.parentRunId)) : null),
             h("td", {}, run.workflow),
             h("td", {}, badge(run.status)),
             h("td", { title: when(run.updatedAt) }, ago(run.updatedAt)),
@@ -199,6 +204,7 @@ async function showRun(runId) {
     h("div", { class: "crumb" }, h("a", { href: "#/" }, "← Runs")),
     h("h1", {}, h("code", {}, t.runId), badge(t.status)),
     t.statusDetail ? h("p", { class: "detail" }, t.statusDetail) : null,
+    t.parentRunId ? h("p", { class: "detail parent" }, "Child run of ", runLink(t.parentRunId), " (its step " + t.parentStep + ")") : null,
     h("dl", { class: "meta" }, meta.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", { title: v }, v)))),
     waiting.length > 0 ? [h("h2", {}, "Waiting for approval"), h("div", { class: "approvals" }, waiting.map(s => approvalCard({ runId: t.runId, workflow: t.workflow, gate: s.approvalGate, step: s.step, waitingSince: s.startedAt, timeoutAt: s.dueAt })))] : null,
     h("h2", {}, "Timeline"),
@@ -249,7 +255,8 @@ function notes(t, s) {
     parts.push(h("div", { class: "actions" },
       resolveButton(t, s, "done", "Done"), resolveButton(t, s, "retry", "Retry"), resolveButton(t, s, "abort", "Abort")));
   }
-  if (s.state === "waiting") parts.push(s.approvalGate ? "Waits for approval '" + s.approvalGate + "'" : s.kind === "timer" ? "Sleeping" : "Waits for signal '" + s.name + "'");
+  if (s.childRunId) parts.push(h("div", { class: "child" }, s.state === "waiting" ? "Waits for child run " : "Child run ", runLink(s.childRunId), s.childStatus ? " · " + s.childStatus : ""));
+  else if (s.state === "waiting") parts.push(s.approvalGate ? "Waits for approval '" + s.approvalGate + "'" : s.kind === "timer" ? "Sleeping" : "Waits for signal '" + s.name + "'");
   if (s.dueAt && (s.state === "waiting" || s.state === "running")) parts.push(" · due " + when(s.dueAt));
   if (s.decision) parts.push((s.decision.approved ? "Approved" : "Rejected") + " by " + (s.decision.approver || "unnamed") + (s.decision.comment ? " — “" + s.decision.comment + "”" : ""));
   else if (s.signalName && s.state === "completed") parts.push("Signal from " + (s.sender || "unnamed") + ": " + clip(json(s.result), 60));

@@ -44,6 +44,16 @@ internal sealed record Activation(
     // Stops a durable call before it does anything once the activation cannot go on.
     public void ThrowIfStopped()
     {
+        ThrowIfBroken();
+        if (Suspension.IsSuspended)
+        {
+            throw new RunSuspendedException();
+        }
+    }
+
+    // Stops a durable call once nothing more can be journaled (a failed write, a divergence); a suspension does not stop it.
+    public void ThrowIfBroken()
+    {
         if (Journal.Fault is { } fault)
         {
             throw new JournalStoreException($"Run '{RunId}' cannot continue: an earlier journal write failed ({fault.Message}).", fault);
@@ -52,11 +62,6 @@ internal sealed record Activation(
         if (Cursor.Divergence is { } nd)
         {
             throw nd;
-        }
-
-        if (Suspension.IsSuspended)
-        {
-            throw new RunSuspendedException();
         }
     }
 

@@ -22,6 +22,7 @@ internal sealed class RunExecution
         _run = run;
         Steps = new StepRunner(run);
         Waits = new WaitRunner(run);
+        Children = new ChildRunner(run);
         ReplaySafeLogger = new ReplaySafeLogger(run.Runtime.WorkflowLogger, run.Cursor);
     }
 
@@ -48,6 +49,10 @@ internal sealed class RunExecution
     public StepRunner Steps { get; }
 
     public WaitRunner Waits { get; }
+
+    public ChildRunner Children { get; }
+
+    public DurableRuntime Runtime => _run.Runtime;
 
     public Random Random => _random ??= new Random(StableSeed(RunId.Value));
 
@@ -126,9 +131,11 @@ internal sealed class RunExecution
         if (_run.Cursor.Divergence is { } nd)
         {
             // The journal is left as it is: deploy code that replays it and the run can continue.
+            var divergence = ErrorInfo.FromException(nd);
+            await Children.ReportToParentAsync(RunStatus.Failed, null, _run.Seal(divergence)).ConfigureAwait(false);
             await journal.AppendAsync([], RunStatus.Failed, detail: nd.Message).ConfigureAwait(false);
             runtime.LogNonDeterminism(RunId, nd);
-            Finished(RunStatus.Failed, null, ErrorInfo.FromException(nd));
+            Finished(RunStatus.Failed, null, divergence);
             return ExecutionOutcome.Finished;
         }
 
@@ -144,8 +151,16 @@ internal sealed class RunExecution
             return await _run.Inbox.HasNewSignalsAsync(CancellationToken.None).ConfigureAwait(false) ? ExecutionOutcome.SuspendedWithNewSignals : ExecutionOutcome.Suspended;
         }
 
+        if (cancellation.CancelRequested)
+        {
+            // The run's children stop with it (and theirs with them), before its compensations run; also when the workflow
+            // caught the cancellation and returned.
+            await Children.CancelChildrenAsync(_run.Inbox.CancelReason(_run.Codec) ?? "cancelled").ConfigureAwait(false);
+        }
+
         if (error is null)
         {
+            await Children.ReportToParentAsync(RunStatus.Completed, result, null).ConfigureAwait(false);
             await journal.AppendAsync([new RunCompleted { Result = result }], RunStatus.Completed).ConfigureAwait(false);
             Finished(RunStatus.Completed, result, null);
             return ExecutionOutcome.Finished;
@@ -165,6 +180,7 @@ internal sealed class RunExecution
         catch (Exception ex) when (ex is StepFailedException)
         {
             var failure = new ErrorInfo(info.Type, $"{info.Message} Then a compensation failed: {ex.Message}");
+            await Children.ReportToParentAsync(RunStatus.Failed, null, _run.Seal(failure)).ConfigureAwait(false);
             await journal.AppendAsync([new RunFailed { Error = _run.Seal(failure) }], RunStatus.Failed).ConfigureAwait(false);
             Finished(RunStatus.Failed, null, failure);
             return ExecutionOutcome.Finished;
@@ -176,7 +192,10 @@ internal sealed class RunExecution
         }
 
         var status = compensated ? RunStatus.Compensated : cancelled ? RunStatus.Cancelled : RunStatus.Failed;
-        JournalEntry end = cancelled ? new RunCancelled { Reason = _run.Inbox.CancelReason(_run.Codec) } : new RunFailed { Error = _run.Seal(info) };
+        var reason = cancelled ? _run.Inbox.CancelReason(_run.Codec) : null;
+        var reported = _run.Seal(cancelled ? new ErrorInfo(typeof(OperationCanceledException).FullName!, reason ?? "cancelled") : info);
+        await Children.ReportToParentAsync(status, null, reported).ConfigureAwait(false);
+        JournalEntry end = cancelled ? new RunCancelled { Reason = reason } : new RunFailed { Error = _run.Seal(info) };
         await journal.AppendAsync([end], status).ConfigureAwait(false);
         Finished(status, null, cancelled ? null : info);
         return ExecutionOutcome.Finished;
