@@ -95,6 +95,7 @@ public sealed class DurableAIFunction : DelegatingAIFunction
                 Retry = Options.Retry,
                 Compensate = Options.Compensate,
                 Arguments = Options.VerifyArguments ? HashArguments(arguments) : null,
+                Telemetry = GenAITelemetry.ForTool(Name),
             });
         return result is { ValueKind: not JsonValueKind.Null } element ? element : null;
     }

@@ -106,7 +106,7 @@ public sealed class DurableChatClient : DelegatingChatClient
                 Report(step, response.Usage, response.ModelId ?? chatOptions?.ModelId);
                 return ledger.Record(request, Options.DeduplicateMessages, Json, response, updates: null);
             },
-            StepOptionsFor(request, ledger));
+            StepOptionsFor(request, ledger, chatOptions));
         ledger.Remember(request, record);
         return ChatJson.ToResponse(record, Json);
     }
@@ -164,7 +164,7 @@ public sealed class DurableChatClient : DelegatingChatClient
 
                 return record;
             },
-            StepOptionsFor(request, ledger));
+            StepOptionsFor(request, ledger, chatOptions));
 
         // The channel completes when the step's outcome is durable (or it failed), never before.
         _ = stepTask.ContinueWith(static (_, channel) => ((Channel<ChatResponseUpdate>)channel!).Writer.TryComplete(), live, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -224,8 +224,14 @@ public sealed class DurableChatClient : DelegatingChatClient
         }
     }
 
-    private StepOptions StepOptionsFor(PreparedRequest request, ConversationLedger ledger)
-        => StepOptions.Model with { Arguments = request.Fingerprint, Retry = Options.Retry, CheckRecorded = (value, reuse) => CheckOptions(request, ledger, value as ModelCallRecord, reuse) };
+    private StepOptions StepOptionsFor(PreparedRequest request, ConversationLedger ledger, ChatOptions? chatOptions)
+        => StepOptions.Model with
+        {
+            Arguments = request.Fingerprint,
+            Retry = Options.Retry,
+            CheckRecorded = (value, reuse) => CheckOptions(request, ledger, value as ModelCallRecord, reuse),
+            Telemetry = GenAITelemetry.ForChat(InnerClient, chatOptions),
+        };
 
     // The request's messages are checked by the step's argument hash; its chat options by the record's options hash. A record
     // journaled before options were recorded (version 1) replays unchecked, but a fork never reuses it.

@@ -199,6 +199,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
 
     internal void RecordAppendLatency(TimeSpan latency)
     {
+        DurablyTelemetry.RecordCommit(latency);
+
         // An exponentially weighted average: the Adaptive policy compares step cost with it.
         var current = Interlocked.Read(ref _appendLatencyTicks);
         Interlocked.Exchange(ref _appendLatencyTicks, (long)((current * 0.9) + (latency.Ticks * 0.1)));

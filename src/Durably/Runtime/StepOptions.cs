@@ -41,6 +41,9 @@ public sealed record StepOptions
     /// </remarks>
     public Func<object?, StepReuse, StepMismatch?>? CheckRecorded { get; init; }
 
+    /// <summary>Gets how the step is reported to OpenTelemetry (span name and attributes, the model for token metrics); plain <c>durably.step</c> spans when <see langword="null"/>.</summary>
+    public StepTelemetry? Telemetry { get; init; }
+
     /// <summary>Gets an action that undoes the step; run (journaled) in reverse order when the run fails or is cancelled.</summary>
     public Func<StepContext, Task>? Compensate { get; init; }
 

@@ -69,11 +69,10 @@ internal sealed class ReplayCursor(DurableRuntime runtime, RunId runId, RunHisto
     }
 
     // Reports a step answered from the journal: counted for RunResumed, traced and observed, its tokens not counted again.
-    public void Replayed(StepInfo step, TokenUsage? usage)
+    public void Replayed(StepInfo step, TokenUsage? usage, StepTelemetry? telemetry = null, object? result = null)
     {
         Interlocked.Increment(ref _replayed);
-        DurablyTelemetry.StepsReplayed.Add(1);
-        using var activity = DurablyTelemetry.StartStep(runId, step, replayed: true);
+        DurablyTelemetry.StepReplayed(runId, step, usage, telemetry, result);
         runtime.Observe(static (o, s) => o.OnStepReplayed(s.runId, s.step, s.usage), (runId, step, usage));
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Durably.Journal;
@@ -12,6 +13,7 @@ namespace Durably;
 internal sealed class RunExecution
 {
     private readonly Activation _run;
+    private Activity? _span;
     private int _guidCounter;
     private Random? _random;
 
@@ -76,8 +78,10 @@ internal sealed class RunExecution
     {
         var runtime = _run.Runtime;
         _run.Cancellation.NoteCancelledBeforeStart();
-        runtime.Observe(o => o.OnRunActivated(RunId, Started.Workflow, resumed: _run.History.NextSequence > 1));
-        using var activity = DurablyTelemetry.StartRun(RunId, Started.Workflow);
+        var resumed = _run.History.NextSequence > 1;
+        runtime.Observe(o => o.OnRunActivated(RunId, Started.Workflow, resumed));
+        using var activity = DurablyTelemetry.StartRun(RunId, Started.Workflow, resumed);
+        _span = activity;
         Payload? result = null;
         Exception? error = null;
         var context = new RunContext(this);
@@ -139,6 +143,7 @@ internal sealed class RunExecution
         {
             var (wakeAt, detail) = (suspension.WakeAt, suspension.Detail);
             await journal.AppendAsync([], RunStatus.Suspended, wakeAt, detail).ConfigureAwait(false);
+            _span?.SetTag("durably.run.status", nameof(RunStatus.Suspended));
             runtime.Observe(o => o.OnRunSuspended(RunId, detail ?? "waiting", wakeAt));
             runtime.NoteWakeTime(wakeAt);
 
@@ -215,6 +220,7 @@ internal sealed class RunExecution
 
     private void Finished(RunStatus status, Payload? result, ErrorInfo? error)
     {
+        DurablyTelemetry.RunFinished(_span, Started.Workflow, status, Started.Timestamp, _run.Time.GetUtcNow());
         Finish = new RunFinish(status, result);
         _run.Runtime.Observe(o => o.OnRunFinished(RunId, status, result, error));
     }

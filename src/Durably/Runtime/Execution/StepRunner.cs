@@ -33,7 +33,7 @@ internal sealed class StepRunner(Activation run)
                 throw run.Cursor.Diverged(step, kind, name, mismatch);
             }
 
-            run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage);
+            run.Cursor.Replayed(new StepInfo(step, kind, name, done.Attempt), done.Usage, options.Telemetry, replayed);
             run.Compensations.Register(name, options);
             return replayed;
         }
@@ -68,9 +68,10 @@ internal sealed class StepRunner(Activation run)
                 new StepStarted { Step = step, Kind = kind, Name = name, IdempotencyKey = kind == StepKind.Effect ? StepContext.MakeIdempotencyKey(run.RunId, step) : null, ArgumentHash = hash, InDoubt = inDoubt },
                 new StepCompleted { Step = step, Result = cached.Result, Usage = cached.Usage, ResolvedBy = (kind == StepKind.Model ? StepCompleted.ForkCachePrefix : "dry-run:") + run.Fork.SourceRun },
             ]).ConfigureAwait(false);
-            run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage);
+            var reused = run.Decode<T>(cached.Result);
+            run.Cursor.Replayed(new StepInfo(step, kind, name, 1), cached.Usage, options.Telemetry, reused);
             run.Compensations.Register(name, options);
-            return run.Decode<T>(cached.Result);
+            return reused;
         }
 
         var journal = kind == StepKind.Effect || forceJournal || JournalsUpFront(kind, options);
@@ -88,7 +89,7 @@ internal sealed class StepRunner(Activation run)
             }
 
             Runtime.Observe(static (o, s) => o.OnStepStarting(s.RunId, s.info), (run.RunId, info));
-            using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false);
+            using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false, options.Telemetry);
             var stepContext = run.NewStepContext(step, name, attempt);
             var started = Stopwatch.GetTimestamp();
             T result;
@@ -99,7 +100,7 @@ internal sealed class StepRunner(Activation run)
             catch (Exception ex) when (ex is not RunSuspendedException)
             {
                 var elapsed = Stopwatch.GetElapsedTime(started);
-                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                DurablyTelemetry.StepFailed(activity, ex, options.Telemetry);
                 run.Cancellation.ThrowIfCancelled();
                 var canRetry = retry.CanRetry(ex, attempt);
                 var next = canRetry ? run.Time.GetUtcNow() + retry.DelayAfter(attempt, Random.Shared) : (DateTimeOffset?)null;
@@ -129,7 +130,7 @@ internal sealed class StepRunner(Activation run)
                 await run.Journal.AppendAsync(kind == StepKind.Effect ? [completed] : [intent, completed]).ConfigureAwait(false);
             }
 
-            DurablyTelemetry.StepsExecuted.Add(1);
+            DurablyTelemetry.StepExecuted(activity, info, options.Telemetry, result, usage);
             Runtime.Observe(static (o, s) => o.OnStepCompleted(s.RunId, s.info, s.duration, s.usage, failed: false), (run.RunId, info, duration, usage));
             run.Compensations.Register(name, options);
             return result;
