@@ -156,9 +156,7 @@ public sealed class GuaranteeTests
         Assert.Equal(harness.Clock!.GetUtcNow().AddMinutes(10), suspended.WakeAt);
         Assert.Equal(1, attempts);
 
-        harness.Clock.Advance(TimeSpan.FromMinutes(10));
-
-        Assert.Equal(2, await runtime.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(2, await harness.AdvanceUntilResultAsync<int>(runtime, Id, TimeSpan.FromMinutes(10)));
     }
 
     [Fact]
@@ -184,7 +182,6 @@ public sealed class GuaranteeTests
         await Task.Delay(300);
         Assert.Equal(1, Volatile.Read(ref bodies));
         harness.Store.Revive();
-        harness.Clock!.Advance(TimeSpan.FromSeconds(31));
-        Assert.Equal(2, await worker.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(2, await harness.AdvanceUntilResultAsync<int>(worker, Id, TimeSpan.FromSeconds(31)));
     }
 }

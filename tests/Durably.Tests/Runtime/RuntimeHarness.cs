@@ -36,6 +36,30 @@ internal sealed class RuntimeHarness : IAsyncDisposable
         return runtime;
     }
 
+    // Moves the fake clock past a run's wake-up and returns the run's result. A runtime waits on the fake clock, and
+    // its loop may not have started that wait yet when the clock first moves (on a loaded machine): so while the run
+    // has not finished, the clock is moved on one poll interval at a time, as real time would move it.
+    // Nudged says how far the clock was moved beyond `by` (zero when the runtime was already waiting).
+    public async Task<T> AdvanceUntilResultAsync<T>(DurableRuntime runtime, RunId runId, TimeSpan by)
+    {
+        Nudged = TimeSpan.Zero;
+        Clock!.Advance(by);
+        var result = runtime.Client.GetResultAsync<T>(runId, Timeout);
+        while (!result.IsCompleted)
+        {
+            await Task.WhenAny(result, Task.Delay(50));
+            if (!result.IsCompleted)
+            {
+                Clock.Advance(TimeSpan.FromMilliseconds(50));
+                Nudged += TimeSpan.FromMilliseconds(50);
+            }
+        }
+
+        return await result;
+    }
+
+    public TimeSpan Nudged { get; private set; }
+
     // Simulates a process crash: the store refuses every later write, the runtime is torn down, the store "comes back".
     public async Task CrashAsync(DurableRuntime runtime)
     {

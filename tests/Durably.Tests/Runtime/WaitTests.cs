@@ -1,3 +1,4 @@
+using System.Globalization;
 using Durably.Journal;
 using Durably.Storage;
 
@@ -52,7 +53,7 @@ public sealed class WaitTests
         {
             var before = ctx.UtcNow;
             await ctx.SleepAsync(TimeSpan.FromHours(2));
-            return $"{(ctx.UtcNow - before).TotalHours}h";
+            return (ctx.UtcNow - before).Ticks.ToString(CultureInfo.InvariantCulture);
         }));
         await runtime.Client.StartAsync("nap", 0, new StartRunOptions { RunId = Id });
         var suspended = await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
@@ -60,9 +61,10 @@ public sealed class WaitTests
 
         harness.Clock.Advance(TimeSpan.FromMinutes(119));
         Assert.Equal(RunStatus.Suspended, (await harness.Store.GetRunAsync(Id))!.Status);
-        harness.Clock.Advance(TimeSpan.FromMinutes(1));
+        var slept = TimeSpan.FromTicks(long.Parse(await harness.AdvanceUntilResultAsync<string>(runtime, Id, TimeSpan.FromMinutes(1)), CultureInfo.InvariantCulture));
 
-        Assert.Equal("2h", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        // Two hours by the run's clock: not less, and no more than the harness moved the clock on after the wake time.
+        Assert.InRange(slept, TimeSpan.FromHours(2), TimeSpan.FromHours(2) + harness.Nudged);
         Assert.Single((await harness.Store.ReadAsync(Id)).OfType<TimerFired>());
     }
 
@@ -83,9 +85,7 @@ public sealed class WaitTests
         harness.Clock!.Advance(TimeSpan.FromDays(1));
         var second = await harness.StartAsync(Register);
         Assert.Equal(due, (await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended)).WakeAt);
-        harness.Clock.Advance(TimeSpan.FromDays(2));
-
-        Assert.Equal(1, await second.Client.GetResultAsync<int>(Id, RuntimeHarness.Timeout));
+        Assert.Equal(1, await harness.AdvanceUntilResultAsync<int>(second, Id, TimeSpan.FromDays(2)));
     }
 
     [Fact]
@@ -106,9 +106,7 @@ public sealed class WaitTests
         await runtime.Client.StartAsync("deadline", 0, new StartRunOptions { RunId = Id });
         await harness.WaitForStatusAsync(Id, s => s == RunStatus.Suspended);
 
-        harness.Clock!.Advance(TimeSpan.FromMinutes(30));
-
-        Assert.Equal("no reply", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
+        Assert.Equal("no reply", await harness.AdvanceUntilResultAsync<string>(runtime, Id, TimeSpan.FromMinutes(30)));
         Assert.True((await harness.Store.ReadAsync(Id)).OfType<SignalReceived>().Single().TimedOut);
     }
 
