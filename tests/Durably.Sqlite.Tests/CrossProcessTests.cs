@@ -24,6 +24,10 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
         await store.AppendAsync(new RunAppend(target, 1, [new TimerStarted { Sequence = 1, Timestamp = At(1), Step = 1, DueAt = At(1).AddDays(1), Name = "approval" }]) { Status = RunStatus.Suspended, WakeAt = At(1).AddDays(1), StatusDetail = "signal:approval" });
 
         await using var load = new AppendLoad(store, busyRuns);
+
+        // The load must be running before the child starts: at the start of a test run the machine is busiest, and the
+        // load's tasks could otherwise begin only after the child has exited.
+        await load.WaitForAsync(20).WaitAsync(Timeout);
         var before = load.Acknowledged;
         var printed = await ChildProcess.RunAsync("deliver-signal", StorePath, target.Value, "approval", """{"approved":true,"by":"ops"}""").WaitAsync(Timeout);
         var during = load.Acknowledged - before;
