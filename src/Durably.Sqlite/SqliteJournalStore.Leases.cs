@@ -52,16 +52,7 @@ public sealed partial class SqliteJournalStore
                     ORDER BY id LIMIT $limit)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
-            SqliteCommand claim;
-            if (named is null)
-            {
-                claim = store.WriterCommand(sql);
-            }
-            else
-            {
-                named.CommandText = sql;
-                claim = named;
-            }
+            var claim = store.ClaimCommand(named, sql);
 
             claim.Parameters.AddWithValue("$owner", request.Owner);
             claim.Parameters.AddWithValue("$expires", now + (long)request.LeaseDuration.TotalMilliseconds);
@@ -98,16 +89,7 @@ public sealed partial class SqliteJournalStore
                   AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{(named is null ? string.Empty : DeadHolders(named, dead))})
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
-            SqliteCommand claim;
-            if (named is null)
-            {
-                claim = store.WriterCommand(sql);
-            }
-            else
-            {
-                named.CommandText = sql;
-                claim = named;
-            }
+            var claim = store.ClaimCommand(named, sql);
 
             claim.Parameters.AddWithValue("$owner", owner);
             claim.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
@@ -170,6 +152,18 @@ public sealed partial class SqliteJournalStore
             release.Parameters.AddWithValue("$owner", lease.Owner);
             return release.ExecuteNonQuery();
         });
+    }
+
+    // The claim's command: the kept one for its SQL, or the one made for this claim because it names dead holders.
+    private SqliteCommand ClaimCommand(SqliteCommand? named, string sql)
+    {
+        if (named is null)
+        {
+            return WriterCommand(sql);
+        }
+
+        named.CommandText = sql;
+        return named;
     }
 
     // " OR lease_owner IN (...)" naming the dead holders as parameters, or nothing when there are none.

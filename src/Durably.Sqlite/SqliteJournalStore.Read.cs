@@ -56,12 +56,11 @@ public sealed partial class SqliteJournalStore
         ThrowIfDisposed();
         return Task.FromResult(ReadSql(connection =>
         {
-            using var command = connection.CreateCommand();
+            // Numbered parameters: ?1 the position after, ?2 the workflow, ?3 the limit (only those used are bound).
             var where = new List<string>();
-            if (after is { } position)
+            if (after is not null)
             {
-                where.Add(query.NewestFirst ? "id < $after" : "id > $after");
-                command.Parameters.AddWithValue("$after", position);
+                where.Add(query.NewestFirst ? "id < ?1" : "id > ?1");
             }
 
             if (query.Statuses is { } statuses)
@@ -70,19 +69,27 @@ public sealed partial class SqliteJournalStore
                 where.Add($"status IN ({(statuses.Count == 0 ? "-1" : string.Join(',', statuses.Select(s => (int)s)))})");
             }
 
-            if (query.Workflow is { } workflow)
+            if (query.Workflow is not null)
             {
-                where.Add("workflow = $workflow");
-                command.Parameters.AddWithValue("$workflow", workflow);
+                where.Add("workflow = ?2");
             }
 
-            command.Parameters.AddWithValue("$limit", pageSize + 1);
-            command.CommandText = $"SELECT {RunColumns} FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} ORDER BY id {(query.NewestFirst ? "DESC" : "ASC")} LIMIT $limit";
-            var rows = new List<(RunRecord, long)>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            using var list = new NativeStatement(connection, $"SELECT {RunColumns} FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} ORDER BY id {(query.NewestFirst ? "DESC" : "ASC")} LIMIT ?3");
+            if (after is { } position)
             {
-                rows.Add((ToRecord(reader), reader.GetInt64(0)));
+                list.Bind(1, position);
+            }
+
+            if (query.Workflow is { } workflow)
+            {
+                list.BindText(2, workflow);
+            }
+
+            list.Bind(3, pageSize + 1);
+            var rows = new List<(RunRecord, long)>();
+            while (list.Step())
+            {
+                rows.Add((ToRecord(list), list.GetInt64(0)));
             }
 
             return StoreLimits.ToPage(rows, pageSize);
@@ -198,8 +205,8 @@ public sealed partial class SqliteJournalStore
         });
     }
 
-    // The same check on a row of a native statement.
-    private static JournalEntry DecodeEntry(string path, string runId, long seq, NativeStatement row, int column)
+    // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
+    internal static JournalEntry DecodeEntry(string path, string runId, long seq, NativeStatement row, int column)
     {
         if (!row.IsBlob(column))
         {
@@ -208,22 +215,6 @@ public sealed partial class SqliteJournalStore
 
         var data = row.GetBytes(column);
         if (!row.IsInteger(column + 1) || row.GetInt64(column + 1) != Checksum.Compute(data))
-        {
-            throw StoredEntries.Damaged(runId, seq, path, "does not match its checksum: its bytes were changed after it was written");
-        }
-
-        return StoredEntries.Decode(data, runId, seq, path);
-    }
-
-    // Checks one stored entry (columns: data, crc) against its checksum, then decodes it.
-    internal static JournalEntry DecodeEntry(string path, string runId, long seq, SqliteDataReader reader, int column)
-    {
-        if (reader.GetValue(column) is not byte[] data)
-        {
-            throw StoredEntries.Damaged(runId, seq, path, $"is stored as {reader.GetFieldType(column).Name}, not as bytes");
-        }
-
-        if (reader.IsDBNull(column + 1) || reader.GetInt64(column + 1) != Checksum.Compute(data))
         {
             throw StoredEntries.Damaged(runId, seq, path, "does not match its checksum: its bytes were changed after it was written");
         }
@@ -347,7 +338,7 @@ public sealed partial class SqliteJournalStore
         }
     }
 
-    // The same record from a native statement's row (the columns of RunColumns).
+    // A run's record from a row of the columns of RunColumns.
     private static RunRecord ToRecord(NativeStatement row) => new()
     {
         RunId = RunId.TryParse(row.GetString(1), out var id) ? id : throw new InvalidCastException($"'{row.GetString(1)}' is not a valid run id"),
@@ -365,19 +356,4 @@ public sealed partial class SqliteJournalStore
 
     private static RunStatus ToStatus(long value)
         => value is >= 0 and <= int.MaxValue ? (RunStatus)(int)value : throw new InvalidCastException($"{value} is not a run status");
-
-    private static RunRecord ToRecord(SqliteDataReader reader) => new()
-    {
-        RunId = RunId.TryParse(reader.GetString(1), out var id) ? id : throw new InvalidCastException($"'{reader.GetString(1)}' is not a valid run id"),
-        Workflow = reader.GetString(2),
-        Status = (RunStatus)reader.GetInt32(3),
-        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-        NextSequence = reader.GetInt64(6),
-        WakeAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-        StatusDetail = reader.IsDBNull(8) ? null : reader.GetString(8),
-        LeaseOwner = reader.IsDBNull(9) ? null : reader.GetString(9),
-        LeaseEpoch = reader.GetInt64(10),
-        LeaseExpiresAt = reader.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
-    };
 }

@@ -174,13 +174,11 @@ internal static class SqliteSchema
         _ = Scalar(connection, "SELECT max(id) FROM runs");
         _ = Scalar(connection, "SELECT max(run_id) FROM runs");
         _ = Scalar(connection, "SELECT max(id) FROM signals");
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT e.seq, e.data, e.crc, r.run_id FROM entries e LEFT JOIN runs r ON r.id = e.run ORDER BY e.id DESC LIMIT 1";
-        using var reader = command.ExecuteReader();
-        if (reader.Read())
+        using var newest = new NativeStatement(connection, "SELECT e.seq, e.data, e.crc, r.run_id FROM entries e LEFT JOIN runs r ON r.id = e.run ORDER BY e.id DESC LIMIT 1");
+        if (newest.Step())
         {
-            var runId = reader.IsDBNull(3) ? throw new JournalCorruptedException($"The journal file '{path}' holds entries of a run that is not in its run table: it is damaged. Restore it from a backup.") { StoreLocation = path } : reader.GetString(3);
-            _ = SqliteJournalStore.DecodeEntry(path, runId, reader.GetInt64(0), reader, 1);
+            var runId = newest.IsNull(3) ? throw new JournalCorruptedException($"The journal file '{path}' holds entries of a run that is not in its run table: it is damaged. Restore it from a backup.") { StoreLocation = path } : newest.GetString(3);
+            _ = SqliteJournalStore.DecodeEntry(path, runId, newest.GetInt64(0), newest, 1);
         }
     }
 

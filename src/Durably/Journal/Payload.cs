@@ -181,26 +181,39 @@ internal sealed class PayloadJsonConverter : JsonConverter<Payload>
             }
         }
 
-        if (!reader.HasValueSequence)
+        if (TryReadScalar(ref reader) is { } scalar)
         {
-            // A scalar (most step results) is its token's text as written: copied without building a document.
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
-                    return Payload.FromStored(Payload.JsonEncoding, reader.ValueSpan.ToArray());
-                case JsonTokenType.String:
-                    var text = reader.ValueSpan;
-                    var quoted = new byte[text.Length + 2];
-                    quoted[0] = (byte)'"';
-                    text.CopyTo(quoted.AsSpan(1));
-                    quoted[^1] = (byte)'"';
-                    return Payload.FromStored(Payload.JsonEncoding, quoted);
-            }
+            return scalar;
         }
 
         var element = JsonElement.ParseValue(ref reader);
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
         return Payload.FromStored(Payload.JsonEncoding, raw.ToArray());
+    }
+
+    // A scalar (most step results) at the reader's token, as its text as written: copied without building a
+    // document. Null for anything else (objects, arrays, JSON null, a value split across buffers).
+    internal static Payload? TryReadScalar(ref Utf8JsonReader reader)
+    {
+        if (reader.HasValueSequence)
+        {
+            return null;
+        }
+
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
+                return Payload.FromStored(Payload.JsonEncoding, reader.ValueSpan.ToArray());
+            case JsonTokenType.String:
+                var text = reader.ValueSpan;
+                var quoted = new byte[text.Length + 2];
+                quoted[0] = (byte)'"';
+                text.CopyTo(quoted.AsSpan(1));
+                quoted[^1] = (byte)'"';
+                return Payload.FromStored(Payload.JsonEncoding, quoted);
+            default:
+                return null;
+        }
     }
 
     public override void Write(Utf8JsonWriter writer, Payload value, JsonSerializerOptions options)

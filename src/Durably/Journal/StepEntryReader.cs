@@ -325,27 +325,7 @@ internal static class StepEntryReader
     private static bool ReadPayload(ref Utf8JsonReader reader, out Payload? value)
     {
         value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
-                value = Payload.FromStored(Payload.JsonEncoding, reader.ValueSpan.ToArray());
-                return true;
-            case JsonTokenType.String:
-                var text = reader.ValueSpan;
-                var quoted = new byte[text.Length + 2];
-                quoted[0] = (byte)'"';
-                text.CopyTo(quoted.AsSpan(1));
-                quoted[^1] = (byte)'"';
-                value = Payload.FromStored(Payload.JsonEncoding, quoted);
-                return true;
-            default:
-                return false;
-        }
+        return reader.Read() && (value = PayloadJsonConverter.TryReadScalar(ref reader)) is not null;
     }
 
     // Each value's name as the journal's contract writes it ("compute" for StepKind.Compute).
