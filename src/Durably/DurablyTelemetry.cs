@@ -94,7 +94,8 @@ public static class DurablyTelemetry
     }
 
     // A step body ran and its outcome is durable: count it and its tokens, and describe its span.
-    internal static void StepExecuted(Activity? activity, StepInfo step, StepTelemetry? telemetry, object? result, TokenUsage? usage)
+    // Generic over the result so that a step with no span described boxes nothing.
+    internal static void StepExecuted<T>(Activity? activity, StepInfo step, StepTelemetry? telemetry, T result, TokenUsage? usage)
     {
         if (StepsExecuted.Enabled)
         {
@@ -102,9 +103,9 @@ public static class DurablyTelemetry
         }
 
         CountTokens(TokensUsed, usage, telemetry);
-        if (activity is not null)
+        if (activity is not null && telemetry?.Describe is { } describe)
         {
-            telemetry?.Describe?.Invoke(activity, new StepSpanOutcome(false, result, usage));
+            describe(activity, new StepSpanOutcome(false, result, usage));
         }
     }
 
@@ -119,7 +120,7 @@ public static class DurablyTelemetry
     }
 
     // A step was answered from the journal: its recorded tokens are saved, not used, and are not gen_ai usage on its span.
-    internal static void StepReplayed(RunId runId, StepInfo step, TokenUsage? usage, StepTelemetry? telemetry, object? result)
+    internal static void StepReplayed<T>(RunId runId, StepInfo step, TokenUsage? usage, StepTelemetry? telemetry, T result)
     {
         if (StepsReplayed.Enabled)
         {
@@ -136,7 +137,10 @@ public static class DurablyTelemetry
                 activity.SetTag("durably.tokens_saved.output_tokens", usage.OutputTokens);
             }
 
-            telemetry?.Describe?.Invoke(activity, new StepSpanOutcome(true, result, null));
+            if (telemetry?.Describe is { } describe)
+            {
+                describe(activity, new StepSpanOutcome(true, result, null));
+            }
         }
     }
 

@@ -69,7 +69,10 @@ internal sealed class ReplayCursor(DurableRuntime runtime, RunId runId, RunHisto
     }
 
     // Reports a step answered from the journal: counted for RunResumed, traced and observed, its tokens not counted again.
-    public void Replayed(StepInfo step, TokenUsage? usage, StepTelemetry? telemetry = null, object? result = null)
+    public void Replayed(StepInfo step, TokenUsage? usage) => Replayed<object?>(step, usage, null, null);
+
+    // The same, with the step's span described by its integration (the result is boxed only when a span is described).
+    public void Replayed<T>(StepInfo step, TokenUsage? usage, StepTelemetry? telemetry, T result)
     {
         Interlocked.Increment(ref _replayed);
         DurablyTelemetry.StepReplayed(runId, step, usage, telemetry, result);
