@@ -147,8 +147,15 @@ function applyFilters() {
   location.hash = "#/" + (query.toString() ? "?" + query : "");
 }
 
+// Comments typed into approval cards, by run and gate: a live refresh re-renders the cards and must not lose them.
+const typedComments = new Map();
+
 function approvalCard(approval) {
-  const comment = h("input", { placeholder: "Comment (optional)", "aria-label": "Comment" });
+  const key = approval.runId + "\u0000" + approval.gate;
+  const comment = h("input", { placeholder: "Comment (optional)", "aria-label": "Comment", value: typedComments.get(key) || "" });
+  comment.addEventListener("input", () => {
+    if (comment.value) typedComments.set(key, comment.value); else typedComments.delete(key);
+  });
   const decide = approve => async event => {
     const buttons = event.target.parentElement.querySelectorAll("button");
     buttons.forEach(b => { b.disabled = true; });
@@ -158,6 +165,7 @@ function approvalCard(approval) {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ comment: comment.value || null }),
       });
+      typedComments.delete(key);
       toast((approve ? "Approved" : "Rejected") + " '" + approval.gate + "' of " + approval.runId + " as " + result.sender + ".");
       scheduleRefresh(0);
     } catch (error) {
