@@ -159,7 +159,10 @@ public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyn
 
         await zombie.PauseAsync();
         var zombieEpochs = (await Task.WhenAll(runs.Select(id => store.GetRunAsync(id)))).ToDictionary(r => r!.RunId, r => r!.LeaseEpoch);
-        await StartWorkerAsync("rescuer");
+
+        // The rescuer holds its leases long enough that, on a loaded machine, a late renewal cannot hand a run back to
+        // the zombie once it continues (which would be a legitimate claim, not the lost-lease case this test is about).
+        await StartWorkerAsync("rescuer", TimeSpan.FromSeconds(30));
 
         // The rescuer has taken every run over and called the ledger with its own fencing token on each.
         await WaitUntilAsync(
@@ -198,9 +201,9 @@ public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyn
         output.WriteLine(zombie.Output);
     }
 
-    private async Task<WorkerProcess> StartWorkerAsync(string name)
+    private async Task<WorkerProcess> StartWorkerAsync(string name, TimeSpan? lease = null)
     {
-        var worker = await WorkerProcess.StartAsync(S, name, Lease);
+        var worker = await WorkerProcess.StartAsync(S, name, lease ?? Lease);
         lock (_workers)
         {
             _workers.Add(worker);
