@@ -45,7 +45,7 @@ public sealed partial class PostgresJournalStore
         {
             await using var claim = new NpgsqlCommand($"""
                 UPDATE {_schema}.runs SET lease_owner = $2, lease_epoch = lease_epoch + 1, lease_expires_at = now() + $3
-                WHERE run_id = $1 AND status < 3
+                WHERE run_id = $1 AND status < 3 AND (status <> 2 OR wake_at <= now())
                   AND (lease_expires_at IS NULL OR lease_expires_at <= now() OR lease_owner = $2)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """, connection);

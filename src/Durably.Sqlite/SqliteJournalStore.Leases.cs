@@ -85,7 +85,7 @@ public sealed partial class SqliteJournalStore
             using var dynamicClaim = named;
             var sql = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
-                WHERE id = $run AND status < 3
+                WHERE id = $run AND status < 3 AND (status <> 2 OR wake_at <= $now)
                   AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{(named is null ? string.Empty : DeadHolders(named, dead))})
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;

@@ -63,5 +63,28 @@ public abstract partial class JournalStoreComplianceTests
         var later = await store.ClaimRunsAsync(new ClaimRequest { Owner = "w", MaxRuns = 10, LeaseDuration = TimeSpan.FromHours(1) });
         Assert.Equal([sleeping], later.Select(l => l.RunId));
     }
+
+    [Fact]
+    public async Task TryClaimRun_SuspendedRunNotDue_IsNotClaimedUntilASignalOrItsTimeWakesIt()
+    {
+        // A worker activating a run by id (after starting it or delivering a signal) must not take a run that another pass
+        // already executed to its next suspension: that activation would only replay it and suspend it again.
+        await using var store = await CreateStoreAsync();
+        var waiting = NewId("waiting");
+        var sleeping = NewId("sleeping");
+        await store.AppendAsync(Start(waiting));
+        await store.AppendAsync(new RunAppend(waiting, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = DateTimeOffset.MaxValue }]) { Status = RunStatus.Suspended, StatusDetail = "signal:go" });
+        await store.AppendAsync(Start(sleeping));
+        var now = (await store.GetRunAsync(sleeping))!.UpdatedAt;
+        await store.AppendAsync(new RunAppend(sleeping, 1, [new TimerStarted { Sequence = 1, Timestamp = Ms(1), Step = 1, DueAt = now.AddMinutes(5) }]) { Status = RunStatus.Suspended, WakeAt = now.AddMinutes(5) });
+
+        Assert.Null(await store.TryClaimRunAsync(waiting, "w", TimeSpan.FromMinutes(1)));
+        Assert.Null(await store.TryClaimRunAsync(sleeping, "w", TimeSpan.FromMinutes(1)));
+
+        await store.DeliverSignalAsync(waiting, new SignalMessage("go", null));
+        await AdvanceClockAsync(TimeSpan.FromMinutes(6));
+        Assert.Equal(waiting, (await store.TryClaimRunAsync(waiting, "w", TimeSpan.FromMinutes(1)))?.RunId);
+        Assert.Equal(sleeping, (await store.TryClaimRunAsync(sleeping, "w", TimeSpan.FromMinutes(1)))?.RunId);
+    }
 #pragma warning restore CS1591
 }

@@ -45,8 +45,10 @@ public interface IJournalStore : IAsyncDisposable
     /// <remarks>Each claim increases the run's lease epoch. Leases are measured by the store's clock.</remarks>
     Task<IReadOnlyList<RunLease>> ClaimRunsAsync(ClaimRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Leases one run to a worker if it is unfinished and nobody else holds a live lease on it.</summary>
-    /// <returns>The lease, or <see langword="null"/> when another worker holds it or the run has finished.</returns>
+    /// <summary>Leases one run to a worker if it is runnable (pending, running, or suspended and due, as <see cref="ClaimRunsAsync"/> takes runs) and nobody else holds a live lease on it.</summary>
+    /// <remarks>A suspended run whose wake-up time has not come (a timer not yet due, a wait no signal has answered) is not
+    /// claimed: executing it would only replay it to the same suspension. Delivering a signal makes it due at once.</remarks>
+    /// <returns>The lease, or <see langword="null"/> when another worker holds it, the run is suspended and not due, or it has finished.</returns>
     /// <exception cref="RunNotFoundException">The run does not exist.</exception>
     Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
 

@@ -218,7 +218,9 @@ public sealed class InMemoryJournalStore : IJournalStore
             ThrowIfDisposed();
             var run = Find(runId);
             var now = _time.GetUtcNow();
-            var free = !run.Status.IsFinished() && (run.LeaseExpiresAt is null || run.LeaseExpiresAt <= now || run.LeaseOwner == owner);
+            var free = !run.Status.IsFinished()
+                       && (run.Status != RunStatus.Suspended || (run.WakeAt is { } wake && wake <= now))
+                       && (run.LeaseExpiresAt is null || run.LeaseExpiresAt <= now || run.LeaseOwner == owner);
             return Task.FromResult(free ? Claim(run, owner, leaseDuration, now) : null);
         }
     }

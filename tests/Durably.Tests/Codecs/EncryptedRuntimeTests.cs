@@ -49,7 +49,7 @@ public sealed class EncryptedRuntimeTests
         Assert.Equal($"charged {Secret}|card {Secret} declined|note {Secret}", await second.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         var journal = await harness.Store.ReadAsync(Id);
         var text = string.Join("\n", journal.Select(e => Encoding.UTF8.GetString(JournalSerializer.Serialize(e))));
-        Assert.DoesNotContain("4111", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("4111-1111", text, StringComparison.Ordinal);
         Assert.Contains("aesgcm:k1", text, StringComparison.Ordinal);
         Assert.Contains("(message encoded as 'aesgcm:k1')", journal.OfType<StepFailed>().Single().Error.Message, StringComparison.Ordinal);
         Assert.All(await harness.Store.ReadSignalsAsync(Id), s => Assert.Equal("aesgcm:k1", s.Payload!.Encoding));
@@ -66,7 +66,7 @@ public sealed class EncryptedRuntimeTests
 
         Assert.Contains($"no funds on {Secret}", ex.Message, StringComparison.Ordinal);
         var failed = (await harness.Store.ReadAsync(Id)).OfType<RunFailed>().Single();
-        Assert.DoesNotContain("4111", Encoding.UTF8.GetString(JournalSerializer.Serialize(failed)), StringComparison.Ordinal);
+        Assert.DoesNotContain("4111-1111", Encoding.UTF8.GetString(JournalSerializer.Serialize(failed)), StringComparison.Ordinal);
         Assert.Equal(typeof(InvalidOperationException).FullName, failed.Error.Type);
     }
 

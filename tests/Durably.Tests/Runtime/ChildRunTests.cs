@@ -65,6 +65,10 @@ public sealed class ChildRunTests
         Assert.Equal("\"notes on wal\"", parentJournal.OfType<StepCompleted>().Single().Result!.ToString());
         var started = (RunStarted)(await harness.Store.ReadAsync(child))[0];
         Assert.Equal((Parent, 1, "research"), (started.ParentRunId, started.ParentStep, started.Workflow));
+
+        // A child reports to its parent before it records its own end (so a crash between the two re-reports instead of
+        // leaving the parent waiting): the parent can finish a moment before the child's status is written.
+        await harness.WaitForStatusAsync(child, s => s.IsFinished());
         Assert.Equal(RunStatus.Completed, (await harness.Store.GetRunAsync(child))!.Status);
         Assert.Equal(1, bodies[child]);
     }
@@ -324,6 +328,7 @@ public sealed class ChildRunTests
 
         Assert.Equal("child cancelled: off topic", await runtime.Client.GetResultAsync<string>(Parent, RuntimeHarness.Timeout));
         Assert.Equal(RunStatus.Completed, (await harness.Store.GetRunAsync(Parent))!.Status);
+        await harness.WaitForStatusAsync(child, s => s.IsFinished()); // the child reports to its parent, then records its end
         Assert.Equal(RunStatus.Cancelled, (await harness.Store.GetRunAsync(child))!.Status);
     }
 
