@@ -38,7 +38,7 @@ public sealed partial class SqliteJournalStore
 
             if (!request.DryRun)
             {
-                foreach (var table in new[] { ("entries", "run"), ("signals", "run"), ("runs", "id") })
+                foreach (var table in new[] { ("entries", "run"), ("signals", "run"), ("blob_refs", "run"), ("runs", "id") })
                 {
                     using var delete = store._writer.CreateCommand();
                     delete.CommandText = $"DELETE FROM {table.Item1} WHERE {table.Item2} = $key";
