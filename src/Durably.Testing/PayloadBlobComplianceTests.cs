@@ -196,6 +196,51 @@ public abstract class PayloadBlobComplianceTests
     }
 
     [Fact]
+    public async Task CollectBlobs_RunningWhileAppendsReuseAnUnreferencedBlob_NeverDeletesABlobAnEntryRefersTo()
+    {
+        await using var store = await CreateStoreAsync(Options);
+        var shared = Large("shared by every append");
+
+        // The shared blob exists and nothing refers to it: each append below makes it referenced again while collections run.
+        var seed = NewId();
+        await store.AppendAsync(Start(seed, shared));
+        await store.AppendAsync(Complete(seed, 1));
+        await store.PurgeRunsAsync(new PurgeRequest { Statuses = [RunStatus.Completed], FinishedBefore = new DateTimeOffset(2999, 1, 1, 0, 0, 0, TimeSpan.Zero) });
+
+        using var done = new CancellationTokenSource();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var collector = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                await AdvanceClockAsync(TimeSpan.FromMinutes(1));
+                await Blobs(store).CollectBlobsAsync(new BlobCollectionRequest { GracePeriod = TimeSpan.Zero });
+                first.TrySetResult();
+            }
+        });
+        await first.Task;
+
+        var runs = Enumerable.Range(0, 6).Select(_ => NewId()).ToList();
+        await Task.WhenAll(runs.Select(id => Task.Run(async () =>
+        {
+            await store.AppendAsync(Start(id, shared));
+            for (var seq = 1; seq <= 15; seq++)
+            {
+                await store.AppendAsync(Step(id, seq, seq % 2 == 0 ? shared : Large($"{id} {seq}")));
+            }
+        })));
+        await done.CancelAsync();
+        await collector;
+
+        foreach (var id in runs)
+        {
+            var entries = await store.ReadAsync(id);
+            Assert.Equal(shared, ((RunStarted)entries[0]).Input);
+            Assert.All(entries.OfType<StepCompleted>(), e => Assert.Equal(e.Sequence % 2 == 0 ? shared : Large($"{id} {e.Sequence}"), e.Result));
+        }
+    }
+
+    [Fact]
     public async Task Compact_AfterPurge_CollectsBlobsAndReportsSizes()
     {
         await using var store = await CreateStoreAsync(Options);
