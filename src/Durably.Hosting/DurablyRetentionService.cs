@@ -46,7 +46,7 @@ public sealed partial class DurablyRetentionService : BackgroundService
     private long _passes;
     private long _purged;
 
-    /// <summary>Raised after every pass with its result (<see langword="null"/> when it failed), for monitoring and tests.</summary>
+    /// <summary>Raised after every pass with its result (<see langword="null"/> when it failed), for monitoring and tests; the next pass is already scheduled then.</summary>
     public event Action<RetentionResult?>? PassCompleted;
 
     /// <inheritdoc/>
@@ -74,10 +74,13 @@ public sealed partial class DurablyRetentionService : BackgroundService
             }
 
             Interlocked.Increment(ref _passes);
+
+            // The next pass is scheduled before anyone hears of this one, so an observer that moves the clock on cannot miss it.
+            var next = Task.Delay(_policy.Interval, _time, stoppingToken);
             PassCompleted?.Invoke(result);
             try
             {
-                await Task.Delay(_policy.Interval, _time, stoppingToken).ConfigureAwait(false);
+                await next.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
