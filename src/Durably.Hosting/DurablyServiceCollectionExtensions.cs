@@ -40,6 +40,20 @@ public static class DurablyServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>Runs <paramref name="policy"/> in the host: a background service (<see cref="DurablyRetentionService"/>) purges finished runs older than their keep time, archiving them first when asked, and collects unreferenced payload blobs, at start-up and every <see cref="RetentionPolicy.Interval"/>.</summary>
+    /// <remarks>The service uses the container's <see cref="TimeProvider"/> when one is registered, the system clock otherwise. Retention is owned by the host, not by the runtime: a process that only holds a client never purges.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The policy is not valid.</exception>
+    public static DurablyBuilder AddRetention(this DurablyBuilder builder, RetentionPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(policy);
+        policy.Validate();
+        builder.Services.TryAddSingleton(provider => new DurablyRetentionService(
+            provider.GetRequiredService<IJournalStore>(), policy, provider.GetService<TimeProvider>(), provider.GetService<ILoggerFactory>()));
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<DurablyRetentionService>());
+        return builder;
+    }
+
     /// <summary>Stores journals in a SQLite file at <paramref name="path"/> (created if missing).</summary>
     public static DurablyBuilder UseSqlite(this DurablyBuilder builder, string path, Func<SqliteJournalStoreOptions, SqliteJournalStoreOptions>? configure = null)
     {

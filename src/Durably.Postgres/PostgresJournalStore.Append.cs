@@ -22,20 +22,28 @@ public sealed partial class PostgresJournalStore
         // Serialize on the caller's thread so the single writer only does I/O.
         var encoded = new byte[appends.Count][][];
         long bytes = 0;
+        List<OffloadedBlob>? offloaded = null;
+        List<(RunId Run, long Sequence, string Hash)>? references = null;
         for (var i = 0; i < appends.Count; i++)
         {
             var entries = appends[i].Entries;
             var data = new byte[entries.Count][];
             for (var j = 0; j < entries.Count; j++)
             {
-                data[j] = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                var before = offloaded?.Count ?? 0;
+                data[j] = PayloadBlobs.Encode(entries[j], _options.MaxEntryBytes, _options.PayloadBlobs, ref offloaded);
                 bytes += data[j].Length;
+                for (var b = before; b < (offloaded?.Count ?? 0); b++)
+                {
+                    (references ??= []).Add((appends[i].RunId, appends[i].ExpectedSequence + j, offloaded![b].Sha256));
+                    bytes += offloaded[b].Data.Length;
+                }
             }
 
             encoded[i] = data;
         }
 
-        var item = new AppendItem(appends, encoded, bytes);
+        var item = new AppendItem(appends, encoded, bytes) { Blobs = offloaded, BlobReferences = references };
         _writes.Enqueue(item);
         return new ValueTask(item.Task);
     }
@@ -86,6 +94,11 @@ public sealed partial class PostgresJournalStore
         public byte[][][] Encoded => encoded;
 
         public override long Size => bytes;
+
+        // Payloads offloaded to the side table, and which entry refers to which (null when none).
+        public List<OffloadedBlob>? Blobs { get; init; }
+
+        public List<(RunId Run, long Sequence, string Hash)>? BlobReferences { get; init; }
 
         public bool NotifiesWorkers => appends.Any(a => a.Status == RunStatus.Pending || (a.ExpectedSequence == 0 && a.Status is null));
     }

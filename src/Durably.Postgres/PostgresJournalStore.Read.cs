@@ -40,7 +40,13 @@ public sealed partial class PostgresJournalStore
                 expected++;
             }
 
-            return exists ? entries : throw new RunNotFoundException(runId);
+            if (!exists)
+            {
+                throw new RunNotFoundException(runId);
+            }
+
+            await reader.DisposeAsync().ConfigureAwait(false);
+            return await PayloadBlobs.ResolveAsync(entries, (hash, ct) => ReadBlobAsync(connection, hash, ct), runId.Value, BlobLocation, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -130,7 +136,21 @@ public sealed partial class PostgresJournalStore
                     reader.GetFieldValue<DateTimeOffset>(5)));
             }
 
-            return exists ? signals : throw new RunNotFoundException(runId);
+            if (!exists)
+            {
+                throw new RunNotFoundException(runId);
+            }
+
+            await reader.DisposeAsync().ConfigureAwait(false);
+            for (var i = 0; i < signals.Count; i++)
+            {
+                if (signals[i].Payload?.Encoding == PayloadBlobs.ReferenceEncoding)
+                {
+                    signals[i] = signals[i] with { Payload = await PayloadBlobs.ResolveAsync(signals[i].Payload, (hash, ct) => ReadBlobAsync(connection, hash, ct), $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
+                }
+            }
+
+            return signals;
         }, cancellationToken);
     }
 

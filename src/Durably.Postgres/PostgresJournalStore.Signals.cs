@@ -15,7 +15,9 @@ public sealed partial class PostgresJournalStore
     /// </remarks>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
+        StoreLimits.CheckSignal(signal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
+        List<OffloadedBlob>? offloaded = null;
+        var stored = PayloadBlobs.Offload(signal.Payload, _options.PayloadBlobs, ref offloaded);
 
         return RunAsync("delivering a signal", async connection =>
         {
@@ -33,16 +35,27 @@ public sealed partial class PostgresJournalStore
                     WHERE id = (SELECT id FROM r) AND status = 2 AND EXISTS (SELECT 1 FROM s)
                     RETURNING id),
                 notified AS (
-                    SELECT pg_notify($6, $1) FROM s)
-                SELECT r.status, s.id, s.delivered_at, (SELECT count(*) FROM notified), (SELECT count(*) FROM woken)
+                    SELECT pg_notify($6, $1) FROM s),
+                blob AS (
+                    INSERT INTO {_schema}.payload_blobs(hash, data, used_at)
+                    SELECT $7, $8, now() FROM s WHERE $7::text IS NOT NULL
+                    ON CONFLICT (hash) DO UPDATE SET used_at = now()
+                    RETURNING hash),
+                referenced AS (
+                    INSERT INTO {_schema}.blob_refs(run, hash)
+                    SELECT (SELECT id FROM r), hash FROM blob
+                    RETURNING hash)
+                SELECT r.status, s.id, s.delivered_at, (SELECT count(*) FROM notified), (SELECT count(*) FROM woken), (SELECT count(*) FROM referenced)
                 FROM r LEFT JOIN s ON true
                 """, connection);
             deliver.Parameters.Add(new NpgsqlParameter { Value = runId.Value });
             deliver.Parameters.Add(new NpgsqlParameter { Value = signal.Name });
-            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Encoding ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)stored?.Encoding ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)stored?.Data.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
             deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)signal.Sender ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             deliver.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)offloaded?[0].Sha256 ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            deliver.Parameters.Add(new NpgsqlParameter { Value = (object?)offloaded?[0].Data.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
             await using var reader = await deliver.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {

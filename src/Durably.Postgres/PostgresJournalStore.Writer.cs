@@ -38,6 +38,11 @@ public sealed partial class PostgresJournalStore
             batch.BatchCommands.Add(WaveCommand(wave, items));
         }
 
+        if (items.Any(i => i.Blobs is not null))
+        {
+            AddBlobCommands(batch, items);
+        }
+
         if (items.Any(i => i.NotifiesWorkers))
         {
             batch.BatchCommands.Add(Command(_sql.Notify, new NpgsqlParameter { Value = _sql.Channel, NpgsqlDbType = NpgsqlDbType.Text }));

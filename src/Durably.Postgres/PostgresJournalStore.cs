@@ -96,6 +96,11 @@ public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSour
         try
         {
             await PostgresSchema.InitializeAsync(dataSource, options.Schema, options.SchemaMode, location, cancellationToken).ConfigureAwait(false);
+            if (options.PayloadBlobs is not null)
+            {
+                options.PayloadBlobs.Validate();
+                await PostgresSchema.CheckBlobTablesAsync(dataSource, options.Schema, location, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
         {

@@ -24,6 +24,12 @@ public sealed class PostgresJournalStoreOptions
     /// <summary>Gets the largest serialized journal entry or signal payload accepted, in bytes. Default 4 MiB.</summary>
     public int MaxEntryBytes { get; init; } = StoreLimits.DefaultMaxEntryBytes;
 
+    /// <summary>Gets how payloads larger than a threshold are kept outside the entry rows, or <see langword="null"/> (the default) to keep every payload in its row.</summary>
+    /// <remarks>When set, larger payloads go to the side table <c>payload_blobs</c>, content-addressed by SHA-256 and written in the same
+    /// transaction as the append, so a commit never refers to a blob that is not there. <see cref="PayloadBlobOptions.Store"/> is not used:
+    /// the blobs live in the database, backed up and replicated with it. Journals that refer to blobs are read the same way whether or not this is set.</remarks>
+    public PayloadBlobOptions? PayloadBlobs { get; init; }
+
     /// <summary>Gets the most append calls committed in one transaction by the group-commit writer. Default 512.</summary>
     public int MaxBatchSize { get; init; } = 512;
 

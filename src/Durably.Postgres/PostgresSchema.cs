@@ -109,6 +109,25 @@ internal static partial class PostgresSchema
             CONSTRAINT signals_run_fkey FOREIGN KEY (run) REFERENCES {s}.runs(id) ON DELETE CASCADE);
         CREATE INDEX IF NOT EXISTS signals_run ON {s}.signals(run, id);
         INSERT INTO {s}.schema_info(version) SELECT {Version} WHERE NOT EXISTS (SELECT 1 FROM {s}.schema_info);
+        """ + BlobTablesScript(s);
+
+    // Payload blobs (large payloads kept outside the entry rows, PostgresJournalStore.Blobs.cs): the blobs by hash, and one row
+    // per run and blob it refers to, written in the transaction of the append; the references go with their run. Added
+    // without changing the schema version; CreateOrUpdate adds them to an existing schema, and a store configured to
+    // offload payloads checks for them at open.
+    public static string BlobTablesScript(string s) => $"""
+
+        CREATE TABLE IF NOT EXISTS {s}.payload_blobs(
+            hash text NOT NULL,
+            data bytea NOT NULL,
+            used_at timestamptz NOT NULL,
+            CONSTRAINT payload_blobs_pkey PRIMARY KEY (hash));
+        CREATE TABLE IF NOT EXISTS {s}.blob_refs(
+            run bigint NOT NULL,
+            hash text NOT NULL,
+            CONSTRAINT blob_refs_run_fkey FOREIGN KEY (run) REFERENCES {s}.runs(id) ON DELETE CASCADE);
+        CREATE INDEX IF NOT EXISTS blob_refs_run ON {s}.blob_refs(run);
+        CREATE INDEX IF NOT EXISTS blob_refs_hash ON {s}.blob_refs(hash);
         """;
 
     public static async Task InitializeAsync(NpgsqlDataSource dataSource, string schema, PostgresSchemaMode mode, string location, CancellationToken cancellationToken)
@@ -156,6 +175,19 @@ internal static partial class PostgresSchema
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A store that offloads payloads needs the blob tables, which a schema made before them (or validated from an older script) lacks.
+    public static async Task CheckBlobTablesAsync(NpgsqlDataSource dataSource, string schema, string location, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = schema + ".payload_blobs" });
+        command.Parameters.Add(new NpgsqlParameter { Value = schema + ".blob_refs" });
+        if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+        {
+            throw new JournalStoreException($"The schema '{schema}' in {location} lacks the tables payload_blobs and blob_refs that offloading payloads (PayloadBlobs) needs. Open the store once with SchemaMode = CreateOrUpdate, or apply the current script from PostgresJournalStore.GetSchemaScript(\"{schema}\").") { StoreLocation = location };
+        }
     }
 
     private static void CheckNotNewer(int? version, string schema, string location)

@@ -15,21 +15,33 @@ public sealed partial class SqliteJournalStore
 
         // Serialize on the caller's thread so the single writer only does I/O.
         var encoded = new EncodedEntry[appends.Count][];
+        string[]?[]? references = null;
+        List<OffloadedBlob>? offloaded = null;
         for (var i = 0; i < appends.Count; i++)
         {
             var entries = appends[i].Entries;
             var bytes = new EncodedEntry[entries.Count];
+            var before = offloaded?.Count ?? 0;
             for (var j = 0; j < entries.Count; j++)
             {
-                var data = StoreLimits.Encode(entries[j], _options.MaxEntryBytes);
+                var data = PayloadBlobs.Encode(entries[j], _options.MaxEntryBytes, _options.PayloadBlobs, ref offloaded);
                 bytes[j] = new EncodedEntry(data, Checksum.Compute(data));
             }
 
             encoded[i] = bytes;
+            if (offloaded is not null && offloaded.Count > before)
+            {
+                (references ??= new string[]?[appends.Count])[i] = [.. offloaded.Skip(before).Select(b => b.Sha256).Distinct()];
+            }
         }
 
         // Cancellation is not observed once queued: the append is either committed or failed, never abandoned half-way.
-        var item = new AppendItem(appends, encoded);
+        var item = new AppendItem(appends, encoded, references);
+        if (offloaded is not null)
+        {
+            return AppendWithBlobsAsync(item, offloaded, cancellationToken);
+        }
+
         _writes.Enqueue(item);
         return new ValueTask(item.Task);
     }
@@ -37,7 +49,7 @@ public sealed partial class SqliteJournalStore
     // Runs on the writer thread inside its write transaction, so the checks and the writes are atomic.
     // Plain single-row statements only: RETURNING and upserts would make SQLite keep a statement journal
     // for every append, which costs more than the writes themselves.
-    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, long now)
+    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, string[]? blobs, long now)
     {
         var s = _statements;
         var find = s.FindRun;
@@ -109,6 +121,11 @@ public sealed partial class SqliteJournalStore
             previous = raw.sqlite3_last_insert_rowid(_writer.Handle);
         }
 
+        if (blobs is not null)
+        {
+            InsertBlobReferences(runKey, blobs);
+        }
+
         // A new run's status was set by its insert.
         if (append.Status is { } status && append.ExpectedSequence != 0)
         {
@@ -137,7 +154,7 @@ public sealed partial class SqliteJournalStore
 
     private static long? ToUnixMilliseconds(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
 
-    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded) : WriteItem
+    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded, string[]?[]? blobs) : WriteItem
     {
         // A call touching several runs must be all or nothing; a single run checks before it writes.
         public override bool NeedsSavepoint => appends.Count > 1;
@@ -146,7 +163,7 @@ public sealed partial class SqliteJournalStore
         {
             for (var i = 0; i < appends.Count; i++)
             {
-                store.ApplyAppend(appends[i], encoded[i], now);
+                store.ApplyAppend(appends[i], encoded[i], blobs?[i], now);
             }
         }
     }

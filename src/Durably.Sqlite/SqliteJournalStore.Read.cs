@@ -19,7 +19,7 @@ public sealed partial class SqliteJournalStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromSequence);
         ThrowIfDisposed();
-        return Task.FromResult(Read(runId, fromSequence, cancellationToken));
+        return ResolveBlobsAsync(runId, Read(runId, fromSequence, cancellationToken), cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -100,7 +100,7 @@ public sealed partial class SqliteJournalStore
     public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        return Task.FromResult(ReadSql<IReadOnlyList<DeliveredSignal>>(connection =>
+        return ResolveBlobsAsync(runId, ReadSql<IReadOnlyList<DeliveredSignal>>(connection =>
         {
             var (runKey, _) = FindRun(connection, runId);
             var command = _readers.Statement(connection, "SELECT id, name, encoding, payload, sender, delivered_at, crc FROM signals WHERE run = ?1 AND id > ?2 ORDER BY id");
@@ -137,7 +137,7 @@ public sealed partial class SqliteJournalStore
             }
 
             return signals;
-        }));
+        }), cancellationToken);
     }
 
     private IReadOnlyList<JournalEntry> Read(RunId runId, long fromSequence, CancellationToken cancellationToken)

@@ -7,10 +7,12 @@ public sealed partial class SqliteJournalStore
     /// <inheritdoc/>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal, _options.MaxEntryBytes);
+        StoreLimits.CheckSignal(signal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
 
         ThrowIfDisposed();
-        return Enqueue((store, now) =>
+        List<OffloadedBlob>? offloaded = null;
+        var stored = PayloadBlobs.Offload(signal.Payload, _options.PayloadBlobs, ref offloaded);
+        return WithBlobsAsync(offloaded, () => Enqueue((store, now) =>
         {
             var (runKey, status) = store.FindRun(store._writer, runId);
             if (status.IsFinished())
@@ -22,12 +24,16 @@ public sealed partial class SqliteJournalStore
             insert.CommandText = "INSERT INTO signals(run, name, encoding, payload, crc, sender, delivered_at) VALUES($run, $name, $encoding, $payload, $crc, $sender, $now) RETURNING id";
             insert.Parameters.AddWithValue("$run", runKey);
             insert.Parameters.AddWithValue("$name", signal.Name);
-            insert.Parameters.AddWithValue("$encoding", (object?)signal.Payload?.Encoding ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$payload", (object?)signal.Payload?.Data.ToArray() ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$crc", signal.Payload is { } payload ? (object)Checksum.Compute(payload.Data.Span) : DBNull.Value);
+            insert.Parameters.AddWithValue("$encoding", (object?)stored?.Encoding ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$payload", (object?)stored?.Data.ToArray() ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$crc", stored is { } payload ? (object)Checksum.Compute(payload.Data.Span) : DBNull.Value);
             insert.Parameters.AddWithValue("$sender", (object?)signal.Sender ?? DBNull.Value);
             insert.Parameters.AddWithValue("$now", now);
             var id = (long)insert.ExecuteScalar()!;
+            if (offloaded is not null)
+            {
+                store.InsertBlobReferences(runKey, [offloaded[0].Sha256]);
+            }
 
             // A suspended run becomes due now; the runtime replays it and sees whether this is the signal it waits for.
             using var wake = store._writer.CreateCommand();
@@ -36,6 +42,6 @@ public sealed partial class SqliteJournalStore
             wake.Parameters.AddWithValue("$now", now);
             wake.ExecuteNonQuery();
             return new DeliveredSignal(id, signal.Name, signal.Payload, signal.Sender, DateTimeOffset.FromUnixTimeMilliseconds(now));
-        });
+        }), cancellationToken);
     }
 }

@@ -21,7 +21,7 @@ namespace Durably.Sqlite;
 /// dropped what it could not write while later syncs report success. Dispose the store and open it again; that reads
 /// what really reached the disk. Reads keep working meanwhile.</para>
 /// </remarks>
-public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity
+public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity, IJournalStoreBlobs, IJournalStoreCompaction
 {
     private readonly SqliteJournalStoreOptions _options;
     private readonly SqliteReaderPool _readers;
@@ -33,6 +33,7 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
         _options = options;
         _readers = new SqliteReaderPool(connectionString, options.Path, MaxIdleReaders);
         _writer = writer;
+        _blobStore = options.PayloadBlobs?.Store ?? new FileSystemPayloadBlobStore(FileSystemPayloadBlobStore.DefaultFolderFor(options.Path), options.TimeProvider);
         _statements = new Statements(writer);
         _writes = new GroupCommitWriter<WriteItem>(new BatchTarget(this), GroupCommitPolicy.OnDedicatedThread("Durably SQLite writer"), options.Path);
     }
@@ -79,7 +80,9 @@ public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreInt
             BusyTimeout = options.BusyTimeout,
             TimeProvider = options.TimeProvider,
             FaultInjector = options.FaultInjector,
+            PayloadBlobs = options.PayloadBlobs,
         };
+        options.PayloadBlobs?.Validate();
 
         if (!File.Exists(path))
         {

@@ -18,6 +18,12 @@ public sealed class SqliteJournalStoreOptions
     /// <summary>Gets the largest serialized journal entry accepted, in bytes. Default 4 MiB.</summary>
     public int MaxEntryBytes { get; init; } = StoreLimits.DefaultMaxEntryBytes;
 
+    /// <summary>Gets how payloads larger than a threshold are kept outside the journal rows, or <see langword="null"/> (the default) to keep every payload in its row.</summary>
+    /// <remarks>When set, larger payloads go to <see cref="PayloadBlobOptions.Store"/>, by default a <see cref="FileSystemPayloadBlobStore"/> in the folder
+    /// <c>{Path}.blobs</c> beside the journal file; each blob is synced before the commit that refers to it. Journals that refer to blobs are read
+    /// the same way whether or not this is set (from the default folder when it is not). Back the folder up with the file.</remarks>
+    public PayloadBlobOptions? PayloadBlobs { get; init; }
+
     /// <summary>Gets how long a write waits for another process holding the file's write lock. Default 10 seconds.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -56,6 +56,18 @@ internal static class SqliteSchema
             sender TEXT,
             delivered_at INTEGER NOT NULL);
         CREATE INDEX signals_run ON signals(run, id);
+        """ + BlobTablesSql;
+
+    // Payload blobs (large payloads kept outside the rows, SqliteJournalStore.Blobs.cs): one row per run and blob it refers to,
+    // written in the transaction of the entry or signal that refers to it and deleted with the run. Added after schema
+    // version 1 without changing it: a file made before gets the table at its first open by this version.
+    private const string BlobTablesSql = """
+
+        CREATE TABLE IF NOT EXISTS blob_refs(
+            run INTEGER NOT NULL,
+            hash TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS blob_refs_run ON blob_refs(run);
+        CREATE INDEX IF NOT EXISTS blob_refs_hash ON blob_refs(hash);
         """;
 
     public static void Initialize(SqliteConnection connection, string path, SqliteJournalStoreOptions options)
@@ -92,6 +104,7 @@ internal static class SqliteSchema
 
         CheckTables(connection, path);
         AddIndexes(connection);
+        AddBlobTables(connection);
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
@@ -130,6 +143,14 @@ internal static class SqliteSchema
             {
                 Execute(connection, sql);
             }
+        }
+    }
+
+    private static void AddBlobTables(SqliteConnection connection)
+    {
+        if (Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blob_refs'") == "0")
+        {
+            Execute(connection, BlobTablesSql);
         }
     }
 

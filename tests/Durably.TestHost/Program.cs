@@ -22,6 +22,7 @@ return args switch
     ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
     ["default-host", var path, var runId, var gate] => await DefaultHost.RunAsync(path, runId, gate),
     ["claim", var path, var runId, var owner] => await ClaimAsync(path, runId, owner),
+    ["blob-append-loop", var path, var runs] => await BlobAppendLoop.RunAsync(path, int.Parse(runs, CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 

@@ -7,3 +7,8 @@ public sealed class InMemoryJournalStoreTests : JournalStoreComplianceTests
 {
     protected override Task<IJournalStore> CreateStoreAsync() => Task.FromResult<IJournalStore>(new InMemoryJournalStore(Clock));
 }
+
+public sealed class InMemoryPayloadBlobTests : PayloadBlobComplianceTests
+{
+    protected override Task<IJournalStore> CreateStoreAsync(PayloadBlobOptions blobs) => Task.FromResult<IJournalStore>(new InMemoryJournalStore(Clock) { PayloadBlobs = blobs });
+}

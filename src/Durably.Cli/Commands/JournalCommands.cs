@@ -1,3 +1,4 @@
+using Durably.Storage;
 using System.CommandLine;
 using System.Text;
 using Durably.Inspection;
@@ -5,14 +6,15 @@ using Durably.Journal;
 
 namespace Durably.Cli.Commands;
 
-// durably journal verify | export
+// durably journal verify | export | compact
 internal static class JournalCommands
 {
     public static Command Build()
     {
-        var journal = new Command("journal", "Check the store's integrity, export a run's journal.");
+        var journal = new Command("journal", "Check the store's integrity, export a run's journal, compact the store.");
         journal.Add(BuildVerify());
         journal.Add(BuildExport());
+        journal.Add(BuildCompact());
         return journal;
     }
 
@@ -77,6 +79,40 @@ internal static class JournalCommands
             {
                 await context.Out.WriteAsync(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
                 await context.Out.FlushAsync(cancellationToken);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command BuildCompact()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Skip the full rewrite (SQLite VACUUM, PostgreSQL VACUUM FULL), which holds the write lock while it runs; only checkpoint or vacuum in place and collect blobs." };
+        var grace = new Option<string?>("--blob-grace") { Description = "Delete only unreferenced payload blobs unused for longer than this (default: the store's grace period, 15m): a number and a unit (s, m, h, d, w).", HelpName = "AGE" };
+        var command = new Command("compact", "Give the space of purged runs back: delete payload blobs no run refers to, then compact the store (SQLite: VACUUM and WAL truncate; PostgreSQL: VACUUM). Prints the size before and after.") { quick, grace };
+        DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
+        {
+            var blobs = new BlobCollectionRequest { GracePeriod = context.Get(grace) is { } age ? Inputs.Duration(age) : null };
+            await using var store = await context.OpenStoreAsync(cancellationToken);
+            if (store is not IJournalStoreCompaction compaction)
+            {
+                throw new CliException(ExitCodes.BadInput, $"The store ({store.GetType().Name}) cannot be compacted by Durably; use its own tools.");
+            }
+
+            var result = await compaction.CompactAsync(new CompactionRequest { Full = !context.Get(quick), Blobs = blobs }, cancellationToken);
+            if (context.Json)
+            {
+                context.WriteJson(new { bytesBefore = result.BytesBefore, bytesAfter = result.BytesAfter, blobsExamined = result.Blobs.Examined, blobsDeleted = result.Blobs.Deleted, blobBytesFreed = result.Blobs.BytesFreed, notes = result.Notes });
+                return ExitCodes.Ok;
+            }
+
+            context.Out.WriteLine($"Size before: {Format.Number(result.BytesBefore)} bytes");
+            context.Out.WriteLine($"Size after:  {Format.Number(result.BytesAfter)} bytes ({Format.Number(result.BytesBefore - result.BytesAfter)} bytes freed)");
+            context.Out.WriteLine($"Payload blobs: {Format.Number(result.Blobs.Deleted)} of {Format.Number(result.Blobs.Examined)} deleted ({Format.Number(result.Blobs.BytesFreed)} bytes), no run refers to them.");
+            foreach (var note in result.Notes)
+            {
+                context.Out.WriteLine("  " + note);
             }
 
             return ExitCodes.Ok;

@@ -98,7 +98,8 @@ internal static class RunsCommands
         var status = new Option<string[]>("--status") { Description = "Delete finished runs with this status (repeatable): completed, failed, cancelled, compensated. Unfinished runs are never deleted.", HelpName = "STATUS", Required = true };
         var olderThan = new Option<string>("--older-than") { Description = "Only runs that finished longer ago than this: a number and a unit (s, m, h, d, w), for example 30d.", HelpName = "AGE", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only report what would be deleted." };
-        var command = new Command("purge", "Delete finished runs (journal, signals, index) older than an age, so the store does not grow forever. Never deletes a pending, running or suspended run.") { status, olderThan, dryRun };
+        var archive = new Option<DirectoryInfo?>("--archive") { Description = "Before deleting, write the runs to a JSON lines file in this folder (the 'journal export' format, one file per purge), synced to disk.", HelpName = "DIR" };
+        var command = new Command("purge", "Delete finished runs (journal, signals, index) older than an age, so the store does not grow forever. Never deletes a pending, running or suspended run.") { status, olderThan, dryRun, archive };
         DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
         {
             var statuses = context.Get(status)!.Select(Inputs.Status).ToHashSet();
@@ -112,11 +113,25 @@ internal static class RunsCommands
             await using var store = await context.OpenStoreAsync(cancellationToken);
             var client = new DurableClient(store);
             var request = new PurgeRequest { Statuses = statuses, FinishedBefore = before, DryRun = context.Get(dryRun) };
-            var result = await client.PurgeAsync(request, cancellationToken);
+            var archiveFolder = context.Get(archive)?.FullName;
+            string? archiveFile = null;
+            async Task<PurgeResult> PurgeAsync()
+            {
+                if (archiveFolder is null)
+                {
+                    return await client.PurgeAsync(request, cancellationToken);
+                }
+
+                var (purged, file) = await JournalRetention.ArchiveAndPurgeAsync(store, request, archiveFolder, archiveFile, cancellationToken);
+                archiveFile ??= file;
+                return purged;
+            }
+
+            var result = await PurgeAsync();
             while (!request.DryRun && result.Runs.Count > 0 && result.Runs.Count % request.MaxRuns == 0)
             {
                 // The store deletes at most MaxRuns per call: go on until a call deletes fewer.
-                var next = await client.PurgeAsync(request, cancellationToken);
+                var next = await PurgeAsync();
                 result = new PurgeResult([.. result.Runs, .. next.Runs], result.Entries + next.Entries, DryRun: false);
                 if (next.Runs.Count < request.MaxRuns)
                 {
@@ -125,12 +140,16 @@ internal static class RunsCommands
             }
             if (context.Json)
             {
-                context.WriteJson(new { result.DryRun, finishedBefore = before, runs = result.Runs, entries = result.Entries });
+                context.WriteJson(new { result.DryRun, finishedBefore = before, runs = result.Runs, entries = result.Entries, archive = archiveFile });
                 return ExitCodes.Ok;
             }
 
             var verb = result.DryRun ? "Would delete" : "Deleted";
             context.Out.WriteLine($"{verb} {result.Runs.Count} run(s) with {Format.Number(result.Entries)} journal entries, {string.Join("/", statuses.Select(Format.Status))}, last changed before {Format.Time(before)}.");
+            if (archiveFile is not null)
+            {
+                context.Out.WriteLine($"Archived them first to {archiveFile}.");
+            }
             foreach (var id in result.Runs.Take(20))
             {
                 context.Out.WriteLine("  " + id.Value);

@@ -7,12 +7,13 @@ namespace Durably.Storage;
 /// Entries are serialized to the wire format on append and parsed on read, exactly as the durable
 /// stores do, so a value that does not round-trip fails here too. Thread-safe.
 /// </remarks>
-public sealed class InMemoryJournalStore : IJournalStore
+public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJournalStoreCompaction
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<RunId, RunState> _runs = [];
     private readonly List<RunState> _order = [];
     private readonly TimeProvider _time;
+    private readonly Dictionary<string, (byte[] Data, DateTimeOffset LastUsed)> _blobs = new(StringComparer.Ordinal);
     private long _nextSignalId;
     private bool _disposed;
 
@@ -26,15 +27,26 @@ public sealed class InMemoryJournalStore : IJournalStore
     /// <summary>Gets the largest serialized entry accepted, in bytes. Default <see cref="StoreLimits.DefaultMaxEntryBytes"/>.</summary>
     public int MaxEntryBytes { get; init; } = StoreLimits.DefaultMaxEntryBytes;
 
+    /// <summary>Gets how payloads larger than a threshold are kept apart from the entries, or <see langword="null"/> (the default) to keep them inline.</summary>
+    /// <remarks>The in-memory store keeps offloaded payloads in memory, content-addressed as the durable stores do; <see cref="PayloadBlobOptions.Store"/> is not used.</remarks>
+    public PayloadBlobOptions? PayloadBlobs { get; init; }
+
+    /// <inheritdoc/>
+    public PayloadBlobOptions? BlobOptions => PayloadBlobs;
+
     /// <inheritdoc/>
     public ValueTask AppendAsync(IReadOnlyList<RunAppend> appends, CancellationToken cancellationToken = default)
     {
         RunAppendValidator.Validate(appends);
         cancellationToken.ThrowIfCancellationRequested();
+        PayloadBlobs?.Validate();
         var encoded = new List<byte[]>[appends.Count];
+        var offloaded = new List<OffloadedBlob>?[appends.Count];
         for (var i = 0; i < appends.Count; i++)
         {
-            encoded[i] = [.. appends[i].Entries.Select(e => StoreLimits.Encode(e, MaxEntryBytes))];
+            List<OffloadedBlob>? blobs = null;
+            encoded[i] = [.. appends[i].Entries.Select(e => Storage.PayloadBlobs.Encode(e, MaxEntryBytes, PayloadBlobs, ref blobs))];
+            offloaded[i] = blobs;
         }
 
         lock (_gate)
@@ -76,6 +88,7 @@ public sealed class InMemoryJournalStore : IJournalStore
                 }
 
                 run.Entries.AddRange(encoded[i]);
+                KeepBlobs(run, offloaded[i], now);
                 run.UpdatedAt = now;
                 if (append.Status is { } status)
                 {
@@ -107,7 +120,7 @@ public sealed class InMemoryJournalStore : IJournalStore
         }
 
         IReadOnlyList<JournalEntry> entries = [.. raw.Select(b => JournalSerializer.Deserialize(b))];
-        return Task.FromResult(entries);
+        return Storage.PayloadBlobs.ResolveAsync(entries, ReadBlobAsync, runId.Value, BlobLocation, cancellationToken).AsTask();
     }
 
     /// <inheritdoc/>
@@ -156,7 +169,9 @@ public sealed class InMemoryJournalStore : IJournalStore
     /// <inheritdoc/>
     public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default)
     {
-        StoreLimits.CheckSignal(signal, MaxEntryBytes);
+        StoreLimits.CheckSignal(signal, PayloadBlobs?.MaxBlobBytes ?? MaxEntryBytes);
+        List<OffloadedBlob>? offloaded = null;
+        var stored = Storage.PayloadBlobs.Offload(signal.Payload, PayloadBlobs, ref offloaded);
 
         lock (_gate)
         {
@@ -169,7 +184,8 @@ public sealed class InMemoryJournalStore : IJournalStore
 
             var now = _time.GetUtcNow();
             var delivered = new DeliveredSignal(++_nextSignalId, signal.Name, signal.Payload, signal.Sender, now);
-            run.Signals.Add(delivered);
+            run.Signals.Add(delivered with { Payload = stored });
+            KeepBlobs(run, offloaded, now);
             if (run.Status == RunStatus.Suspended && (run.WakeAt is null || run.WakeAt > now))
             {
                 run.WakeAt = now;
@@ -183,13 +199,28 @@ public sealed class InMemoryJournalStore : IJournalStore
     /// <inheritdoc/>
     public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default)
     {
+        List<DeliveredSignal> signals;
         lock (_gate)
         {
             ThrowIfDisposed();
             var run = Find(runId);
-            IReadOnlyList<DeliveredSignal> signals = [.. run.Signals.Where(s => s.SignalId > afterSignalId)];
-            return Task.FromResult(signals);
+            signals = [.. run.Signals.Where(s => s.SignalId > afterSignalId)];
         }
+
+        return ResolveSignalsAsync(runId, signals, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<DeliveredSignal>> ResolveSignalsAsync(RunId runId, List<DeliveredSignal> signals, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < signals.Count; i++)
+        {
+            if (signals[i].Payload?.Encoding == Storage.PayloadBlobs.ReferenceEncoding)
+            {
+                signals[i] = signals[i] with { Payload = await Storage.PayloadBlobs.ResolveAsync(signals[i].Payload, ReadBlobAsync, $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
+        return signals;
     }
 
     /// <inheritdoc/>
@@ -286,6 +317,83 @@ public sealed class InMemoryJournalStore : IJournalStore
         }
     }
 
+    /// <inheritdoc/>
+    public Task<PayloadBlobUsage> GetBlobUsageAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var referenced = _order.SelectMany(r => r.Blobs).ToHashSet(StringComparer.Ordinal);
+            return Task.FromResult(new PayloadBlobUsage(_blobs.Count, _blobs.Values.Sum(b => (long)b.Data.Length), referenced.Count));
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Appends write their blobs and their entries under one lock here, so no append is ever in flight for a collection.</remarks>
+    public Task<BlobCollectionResult> CollectBlobsAsync(BlobCollectionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var usedBefore = _time.GetUtcNow() - (request.GracePeriod ?? PayloadBlobs?.CollectionGracePeriod ?? new PayloadBlobOptions().CollectionGracePeriod);
+            var referenced = _order.SelectMany(r => r.Blobs).ToHashSet(StringComparer.Ordinal);
+            var unused = _blobs.Where(b => b.Value.LastUsed < usedBefore && !referenced.Contains(b.Key)).ToList();
+            if (!request.DryRun)
+            {
+                foreach (var blob in unused)
+                {
+                    _blobs.Remove(blob.Key);
+                }
+            }
+
+            return Task.FromResult(new BlobCollectionResult(_blobs.Count + (request.DryRun ? 0 : unused.Count), unused.Count, unused.Sum(b => (long)b.Value.Data.Length), request.DryRun));
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The in-memory store has nothing to compact but its blobs: sizes are the bytes of its entries, signals and blobs.</remarks>
+    public async Task<CompactionResult> CompactAsync(CompactionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var before = Size();
+        var blobs = await CollectBlobsAsync(request.Blobs ?? new BlobCollectionRequest(), cancellationToken).ConfigureAwait(false);
+        return new CompactionResult(before, Size(), blobs, []);
+
+        long Size()
+        {
+            lock (_gate)
+            {
+                return _order.Sum(r => r.Entries.Sum(e => (long)e.Length) + r.Signals.Sum(s => (long)(s.Payload?.Length ?? 0))) + _blobs.Values.Sum(b => (long)b.Data.Length);
+            }
+        }
+    }
+
+    private string BlobLocation => "the in-memory store's blobs";
+
+    private ValueTask<byte[]?> ReadBlobAsync(string sha256, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_blobs.TryGetValue(sha256, out var blob) ? blob.Data : null);
+        }
+    }
+
+    // Under the lock, with the entries or signal that refer to the blobs.
+    private void KeepBlobs(RunState run, List<OffloadedBlob>? blobs, DateTimeOffset now)
+    {
+        if (blobs is null)
+        {
+            return;
+        }
+
+        foreach (var blob in blobs)
+        {
+            _blobs[blob.Sha256] = (_blobs.TryGetValue(blob.Sha256, out var kept) ? kept.Data : blob.Data.ToArray(), now);
+            run.Blobs.Add(blob.Sha256);
+        }
+    }
+
     /// <summary>Marks the store disposed; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public ValueTask DisposeAsync()
     {
@@ -323,6 +431,8 @@ public sealed class InMemoryJournalStore : IJournalStore
         public DateTimeOffset CreatedAt { get; } = createdAt;
 
         public DateTimeOffset UpdatedAt { get; set; } = createdAt;
+
+        public List<string> Blobs { get; } = [];
 
         public RunStatus Status { get; set; } = RunStatus.Pending;
 
