@@ -52,7 +52,7 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
         ArgumentNullException.ThrowIfNull(start);
         ArgumentNullException.ThrowIfNull(placement);
         placement.Validate();
-        CheckFirstAppend(start);
+        RunAppendValidator.ValidateStart(start);
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -80,14 +80,6 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
             run.QueueKey = placement.Key;
             run.Priority = placement.Priority;
             return Task.FromResult(new QueuedStart(start.RunId, QueuedStartOutcome.Started));
-        }
-    }
-
-    internal static void CheckFirstAppend(RunAppend start)
-    {
-        if (start.ExpectedSequence != 0 || start.Entries.Count == 0 || start.Entries[0] is not RunStarted || start.LeaseEpoch is not null)
-        {
-            throw new ArgumentException("A queued start is a run's first append: expected sequence 0, a RunStarted entry first and no lease epoch.", nameof(start));
         }
     }
 
