@@ -23,11 +23,13 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         return RunAsync("configuring a queue", async connection =>
         {
             await using var upsert = new NpgsqlCommand($"""
-                INSERT INTO {_schema}.queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at)
-                VALUES($1, $2, $3, $4, $5, $6, clock_timestamp())
-                ON CONFLICT (name) DO UPDATE SET max_concurrency = excluded.max_concurrency, max_per_key = excluded.max_per_key,
-                    runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at;
-                SELECT pg_notify($7, '');
+                WITH upserted AS (
+                    INSERT INTO {_schema}.queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at)
+                    VALUES($1, $2, $3, $4, $5, $6, clock_timestamp())
+                    ON CONFLICT (name) DO UPDATE SET max_concurrency = excluded.max_concurrency, max_per_key = excluded.max_per_key,
+                        runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at
+                    RETURNING 1)
+                SELECT pg_notify($7, '') FROM upserted;
                 """, connection);
             upsert.Parameters.Add(new NpgsqlParameter { Value = definition.Name });
             upsert.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = definition.MaxConcurrency, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
@@ -118,10 +120,12 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                 WITH created AS (
                     INSERT INTO {_schema}.runs(run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, queue, queue_key, priority)
                     VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7, $8, $9)
-                    RETURNING id)
-                INSERT INTO {_schema}.entries(run, seq, data)
-                SELECT created.id, x.seq - 1, x.data FROM created, unnest($10::bytea[]) WITH ORDINALITY AS x(data, seq);
-                SELECT pg_notify($11, '');
+                    RETURNING id),
+                inserted AS (
+                    INSERT INTO {_schema}.entries(run, seq, data)
+                    SELECT created.id, x.seq - 1, x.data FROM created, unnest($10::bytea[]) WITH ORDINALITY AS x(data, seq)
+                    RETURNING 1)
+                SELECT pg_notify($11, '') FROM created;
                 """, connection, transaction))
             {
                 var status = start.Status ?? RunStatus.Pending;
