@@ -86,9 +86,12 @@ public sealed class QueueCommandTests : IDisposable
         Assert.Empty(await reopened.ListQueuesAsync());
     }
 
-    private async Task<string> CreateAsync()
+    private Task<string> CreateAsync() => CreateAsync(_folder);
+
+    // The store described at the top of the class, in the folder; returns its path.
+    internal static async Task<string> CreateAsync(TempFolder folder)
     {
-        var path = _folder.File("queues.db");
+        var path = folder.File("queues.db");
         await using var store = await SqliteJournalStore.OpenAsync(path);
         var client = new DurableClient(store);
         await client.ConfigureQueueAsync(new QueueDefinition("models") { MaxConcurrencyPerKey = 1, RunsPerMinute = 30 });
