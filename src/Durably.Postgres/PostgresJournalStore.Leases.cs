@@ -35,7 +35,15 @@ public sealed partial class PostgresJournalStore
             var leases = await ReadLeasesAsync(claim, request.Owner, cancellationToken).ConfigureAwait(false);
             if (leases.Count < request.MaxRuns)
             {
-                await ClaimQueuedAsync(connection, request, leases, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ClaimQueuedAsync(connection, request, leases, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (leases.Count > 0 && ex is NpgsqlException or IOException or TimeoutException)
+                {
+                    // The runs claimed above are leased already (that statement committed): hand them over rather than leave
+                    // them leased to nobody until their leases expire; the next claim tries the queues again.
+                }
             }
 
             return leases;

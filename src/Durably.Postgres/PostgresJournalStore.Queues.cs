@@ -159,9 +159,12 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var queues = await ReadQueuesAsync(connection, transaction, null, lockRows: true, cancellationToken).ConfigureAwait(false);
         var now = await ClockAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+
+        // Handed to the caller only once committed.
+        var claimed = new List<RunLease>();
         foreach (var queue in queues)
         {
-            var room = request.MaxRuns - leases.Count;
+            var room = request.MaxRuns - leases.Count - claimed.Count;
             if (room <= 0)
             {
                 break;
@@ -177,10 +180,11 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
 
             var window = await ReadQueueWindowAsync(connection, transaction, queue.Name, now, cancellationToken).ConfigureAwait(false);
             chosen.AddRange(QueueAdmission.Admit(queue, rows.Where(r => r.Live).Select(r => r.Key), window, rows.Where(r => r.Waiting).Select(r => r.Candidate), room - chosen.Count).Select(c => c.Id));
-            leases.AddRange(await LeaseQueuedAsync(connection, transaction, chosen, request.Owner, request.LeaseDuration, cancellationToken).ConfigureAwait(false));
+            claimed.AddRange(await LeaseQueuedAsync(connection, transaction, chosen, request.Owner, request.LeaseDuration, cancellationToken).ConfigureAwait(false));
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        leases.AddRange(claimed);
     }
 
     // The lease of a queued run claimed by id: only if the limits admit it now and no waiting run of its queue ranks before it.
