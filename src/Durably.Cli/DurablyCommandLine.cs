@@ -29,6 +29,7 @@ internal static class DurablyCommandLine
             GlobalOptions.Json,
             GlobalOptions.BusyTimeout,
             RunsCommands.Build(),
+            QueuesCommands.Build(),
             JournalCommands.Build(),
             SignalCommands.BuildSignal(),
             SignalCommands.BuildApprove(approve: true),

@@ -19,7 +19,7 @@ public sealed partial class PostgresJournalStore
             await using var claim = new NpgsqlCommand($"""
                 WITH due AS (
                     SELECT id FROM {_schema}.runs
-                    WHERE status < 3
+                    WHERE status < 3 AND queue IS NULL
                       AND (((lease_expires_at IS NULL OR lease_expires_at <= now()) AND (status <> 2 OR wake_at <= now()))
                            OR ($4 AND lease_owner = $1))
                     ORDER BY id LIMIT $3
@@ -32,7 +32,21 @@ public sealed partial class PostgresJournalStore
             claim.Parameters.Add(new NpgsqlParameter { Value = request.LeaseDuration });
             claim.Parameters.Add(new NpgsqlParameter { Value = request.MaxRuns });
             claim.Parameters.Add(new NpgsqlParameter { Value = request.IncludeOwnLeases });
-            return await ReadLeasesAsync(claim, request.Owner, cancellationToken).ConfigureAwait(false);
+            var leases = await ReadLeasesAsync(claim, request.Owner, cancellationToken).ConfigureAwait(false);
+            if (leases.Count < request.MaxRuns)
+            {
+                try
+                {
+                    await ClaimQueuedAsync(connection, request, leases, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (leases.Count > 0 && ex is NpgsqlException or IOException or TimeoutException)
+                {
+                    // The runs claimed above are leased already (that statement committed): hand them over rather than leave
+                    // them leased to nobody until their leases expire; the next claim tries the queues again.
+                }
+            }
+
+            return leases;
         }, cancellationToken);
     }
 
@@ -45,7 +59,7 @@ public sealed partial class PostgresJournalStore
         {
             await using var claim = new NpgsqlCommand($"""
                 UPDATE {_schema}.runs SET lease_owner = $2, lease_epoch = lease_epoch + 1, lease_expires_at = now() + $3
-                WHERE run_id = $1 AND status < 3 AND (status <> 2 OR wake_at <= now())
+                WHERE run_id = $1 AND status < 3 AND (status <> 2 OR wake_at <= now()) AND queue IS NULL
                   AND (lease_expires_at IS NULL OR lease_expires_at <= now() OR lease_owner = $2)
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """, connection);
@@ -59,7 +73,9 @@ public sealed partial class PostgresJournalStore
             }
 
             _ = await ReadEpochAsync(connection, runId, cancellationToken).ConfigureAwait(false);
-            return null;
+
+            // A run on a queue is leased only as its queue's limits and order allow.
+            return await TryClaimQueuedAsync(connection, runId, owner, leaseDuration, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -170,6 +170,8 @@ public sealed partial class PostgresJournalStore
             LeaseOwner = reader.IsDBNull(9) ? null : reader.GetString(9),
             LeaseEpoch = reader.GetInt64(10),
             LeaseExpiresAt = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
+            Queue = reader.IsDBNull(12) ? null : reader.GetString(12),
+            QueueKey = reader.IsDBNull(13) ? null : reader.GetString(13),
         };
     }
 }

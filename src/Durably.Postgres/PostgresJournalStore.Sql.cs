@@ -64,7 +64,7 @@ public sealed partial class PostgresJournalStore
             JOIN {s}.entries e ON e.run = r.id AND e.seq = x.seq
             """;
 
-        public string RunColumns { get; } = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at";
+        public string RunColumns { get; } = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at, queue, queue_key";
 
         public string Schema { get; } = s;
     }

@@ -44,6 +44,19 @@ internal static partial class PostgresSchema
         ("signals", "payload", "bytea", true),
         ("signals", "sender", "text", true),
         ("signals", "delivered_at", Timestamp, false),
+
+        // Queues (IRunQueueStore), added to version 1 by CreateOrUpdate.
+        ("runs", "queue", "text", true),
+        ("runs", "queue_key", "text", true),
+        ("runs", "priority", "integer", false),
+        ("runs", "first_dequeued_at", Timestamp, true),
+        ("queues", "name", "text", false),
+        ("queues", "max_concurrency", "integer", true),
+        ("queues", "max_per_key", "integer", true),
+        ("queues", "runs_per_minute", "integer", true),
+        ("queues", "rate_per_key", "boolean", false),
+        ("queues", "paused", "boolean", false),
+        ("queues", "updated_at", Timestamp, false),
     ];
 
     // Unique indexes carry the store's guarantees (one run per id, one entry per run and sequence); the
@@ -58,6 +71,10 @@ internal static partial class PostgresSchema
         ("entries_pkey", true),
         ("signals_pkey", true),
         ("signals_run", false),
+        ("queues_pkey", true),
+        ("runs_queued", false),
+        ("runs_queue_window", false),
+        ("runs_queue_started", false),
     ];
 
     public static void CheckName(string schema)
@@ -109,6 +126,7 @@ internal static partial class PostgresSchema
             CONSTRAINT signals_run_fkey FOREIGN KEY (run) REFERENCES {s}.runs(id) ON DELETE CASCADE);
         CREATE INDEX IF NOT EXISTS signals_run ON {s}.signals(run, id);
         INSERT INTO {s}.schema_info(version) SELECT {Version} WHERE NOT EXISTS (SELECT 1 FROM {s}.schema_info);
+        {QueueScript(s)}
         """ + BlobTablesScript(s);
 
     // Payload blobs (large payloads kept outside the entry rows, PostgresJournalStore.Blobs.cs): the blobs by hash, and one row
@@ -128,6 +146,31 @@ internal static partial class PostgresSchema
             CONSTRAINT blob_refs_run_fkey FOREIGN KEY (run) REFERENCES {s}.runs(id) ON DELETE CASCADE);
         CREATE INDEX IF NOT EXISTS blob_refs_run ON {s}.blob_refs(run);
         CREATE INDEX IF NOT EXISTS blob_refs_hash ON {s}.blob_refs(hash);
+        """;
+
+    // Queues (IRunQueueStore): columns, table and indexes added to schema version 1 without changing it. The columns are added
+    // only when missing (ALTER TABLE locks the table even when IF NOT EXISTS finds the column); every index holds queued runs only.
+    private static string QueueScript(string s) => $"""
+        DO $queues$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '{s}' AND table_name = 'runs' AND column_name = 'first_dequeued_at') THEN
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS queue text, ADD COLUMN IF NOT EXISTS queue_key text,
+                    ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS first_dequeued_at timestamptz;
+            END IF;
+        END
+        $queues$;
+        CREATE TABLE IF NOT EXISTS {s}.queues(
+            name text NOT NULL,
+            max_concurrency integer,
+            max_per_key integer,
+            runs_per_minute integer,
+            rate_per_key boolean NOT NULL DEFAULT false,
+            paused boolean NOT NULL DEFAULT false,
+            updated_at timestamptz NOT NULL,
+            CONSTRAINT queues_pkey PRIMARY KEY (name));
+        CREATE INDEX IF NOT EXISTS runs_queued ON {s}.runs(queue, queue_key) WHERE queue IS NOT NULL AND status < 3;
+        CREATE INDEX IF NOT EXISTS runs_queue_window ON {s}.runs(queue, first_dequeued_at) WHERE first_dequeued_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS runs_queue_started ON {s}.runs(queue, queue_key, created_at) WHERE queue IS NOT NULL;
         """;
 
     public static async Task InitializeAsync(NpgsqlDataSource dataSource, string schema, PostgresSchemaMode mode, string location, CancellationToken cancellationToken)

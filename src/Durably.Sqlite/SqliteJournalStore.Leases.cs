@@ -39,9 +39,9 @@ public sealed partial class SqliteJournalStore
             // Kept prepared when no dead holder is named (always, but for the claim right after a holder died).
             var named = dead.Count > 0 ? store._writer.CreateCommand() : null;
             using var dynamicClaim = named;
-            var free = $"(lease_expires_at IS NULL OR lease_expires_at <= $now{(named is null ? string.Empty : DeadHolders(named, dead))})";
+            var free = $"queue IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $now{(named is null ? string.Empty : DeadHolders(named, dead))})";
             var own = request.IncludeOwnLeases
-                ? "UNION SELECT id FROM runs INDEXED BY runs_leased WHERE lease_owner = $owner AND status < 3"
+                ? "UNION SELECT id FROM runs INDEXED BY runs_leased WHERE lease_owner = $owner AND status < 3 AND queue IS NULL"
                 : string.Empty;
             var sql = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
@@ -59,6 +59,11 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$limit", request.MaxRuns);
             var leases = ReadLeases(claim, request.Owner);
+            if (leases.Count < request.MaxRuns)
+            {
+                store.ClaimQueued(request, now, dead, leases);
+            }
+
             store.Owners.Forget(store._writer, dead);
             return leases;
         });
@@ -85,7 +90,7 @@ public sealed partial class SqliteJournalStore
             using var dynamicClaim = named;
             var sql = $"""
                 UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires
-                WHERE id = $run AND status < 3 AND (status <> 2 OR wake_at <= $now)
+                WHERE id = $run AND status < 3 AND (status <> 2 OR wake_at <= $now) AND queue IS NULL
                   AND (lease_expires_at IS NULL OR lease_expires_at <= $now OR lease_owner = $owner{(named is null ? string.Empty : DeadHolders(named, dead))})
                 RETURNING run_id, lease_epoch, lease_expires_at
                 """;
@@ -96,6 +101,12 @@ public sealed partial class SqliteJournalStore
             claim.Parameters.AddWithValue("$now", now);
             claim.Parameters.AddWithValue("$run", runKey);
             var leases = ReadLeases(claim, owner);
+            if (leases.Count == 0)
+            {
+                // A run on a queue is leased only as its queue's limits and order allow.
+                leases = store.TryClaimQueued(runKey, owner, leaseDuration, now, dead);
+            }
+
             store.Owners.Forget(store._writer, dead);
             return leases.Count == 0 ? null : leases[0];
         });

@@ -6,7 +6,7 @@ namespace Durably.Sqlite;
 
 public sealed partial class SqliteJournalStore
 {
-    private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at";
+    private const string RunColumns = "id, run_id, workflow, status, created_at, updated_at, next_seq, wake_at, status_detail, lease_owner, lease_epoch, lease_expires_at, queue, queue_key";
 
     // A run is found by its id through the run-id index, and SQLite does not check the row the index leads to
     // against the id: a damaged index entry would hand out another run's row, and with it that run's journal, whose
@@ -37,7 +37,7 @@ public sealed partial class SqliteJournalStore
                     return null;
                 }
 
-                CheckFound(runId, find.GetBytes(12));
+                CheckFound(runId, find.GetBytes(14));
                 return ToRecord(find);
             }
             finally
@@ -352,6 +352,8 @@ public sealed partial class SqliteJournalStore
         LeaseOwner = row.IsNull(9) ? null : row.GetString(9),
         LeaseEpoch = row.GetInt64(10),
         LeaseExpiresAt = row.GetNullableInt64(11) is { } expires ? DateTimeOffset.FromUnixTimeMilliseconds(expires) : null,
+        Queue = row.IsNull(12) ? null : row.GetString(12),
+        QueueKey = row.IsNull(13) ? null : row.GetString(13),
     };
 
     private static RunStatus ToStatus(long value)

@@ -34,7 +34,11 @@ internal static class SqliteSchema
             status_detail TEXT,
             lease_owner TEXT,
             lease_epoch INTEGER NOT NULL DEFAULT 0,
-            lease_expires_at INTEGER);
+            lease_expires_at INTEGER,
+            queue TEXT,
+            queue_key TEXT,
+            priority INTEGER NOT NULL DEFAULT 0,
+            first_dequeued_at INTEGER);
         CREATE INDEX runs_active ON runs(status, wake_at) WHERE status < 3;
         CREATE INDEX runs_workflow ON runs(workflow, id);
         CREATE INDEX runs_ready ON runs(id) WHERE status < 2;
@@ -56,7 +60,7 @@ internal static class SqliteSchema
             sender TEXT,
             delivered_at INTEGER NOT NULL);
         CREATE INDEX signals_run ON signals(run, id);
-        """ + BlobTablesSql;
+        """ + BlobTablesSql + "\n" + QueueTablesSql;
 
     // Payload blobs (large payloads kept outside the rows, SqliteJournalStore.Blobs.cs): one row per run and blob it refers to,
     // written in the transaction of the entry or signal that refers to it and deleted with the run. Added after schema
@@ -69,6 +73,82 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS blob_refs_run ON blob_refs(run);
         CREATE INDEX IF NOT EXISTS blob_refs_hash ON blob_refs(hash);
         """;
+
+    // Queues (IRunQueueStore): added after schema version 1 without changing it. A new file gets them with CreateSql; a file
+    // made before them gets the columns (when missing), the table and the indexes at its first open by this version. Every
+    // index holds queued runs only, so a store that uses no queue writes nothing more per append.
+    private static readonly (string Column, string Sql)[] AddedQueueColumns =
+    [
+        ("queue", "ALTER TABLE runs ADD COLUMN queue TEXT"),
+        ("queue_key", "ALTER TABLE runs ADD COLUMN queue_key TEXT"),
+        ("priority", "ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"),
+        ("first_dequeued_at", "ALTER TABLE runs ADD COLUMN first_dequeued_at INTEGER"),
+    ];
+
+    private const string QueueTablesSql = """
+        CREATE TABLE IF NOT EXISTS queues(
+            name TEXT PRIMARY KEY,
+            max_concurrency INTEGER,
+            max_per_key INTEGER,
+            runs_per_minute INTEGER,
+            rate_per_key INTEGER NOT NULL DEFAULT 0,
+            paused INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS runs_queued ON runs(queue, queue_key) WHERE queue IS NOT NULL AND status < 3;
+        CREATE INDEX IF NOT EXISTS runs_queue_window ON runs(queue, first_dequeued_at) WHERE first_dequeued_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS runs_queue_started ON runs(queue, queue_key, created_at) WHERE queue IS NOT NULL;
+        """;
+
+    private static void AddQueueSchema(SqliteConnection connection)
+    {
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT name FROM pragma_table_info('runs') UNION ALL SELECT 'queues:' || name FROM sqlite_master WHERE type = 'table' AND name = 'queues'";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                columns.Add(reader.GetString(0));
+            }
+        }
+
+        if (columns.Contains("queues:queues") && AddedQueueColumns.All(c => columns.Contains(c.Column)))
+        {
+            return;
+        }
+
+        // Another process may be adding them at the same moment: look again under the write lock.
+        Execute(connection, "BEGIN IMMEDIATE");
+        try
+        {
+            columns.Clear();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT name FROM pragma_table_info('runs')";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    columns.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var (column, sql) in AddedQueueColumns)
+            {
+                if (!columns.Contains(column))
+                {
+                    Execute(connection, sql);
+                }
+            }
+
+            Execute(connection, QueueTablesSql);
+            Execute(connection, "COMMIT");
+        }
+        catch
+        {
+            TryRollback(connection);
+            throw;
+        }
+    }
 
     public static void Initialize(SqliteConnection connection, string path, SqliteJournalStoreOptions options)
     {
@@ -104,7 +184,11 @@ internal static class SqliteSchema
 
         CheckTables(connection, path);
         AddIndexes(connection);
+<<<<<<< HEAD
         AddBlobTables(connection);
+=======
+        AddQueueSchema(connection);
+>>>>>>> queues
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {

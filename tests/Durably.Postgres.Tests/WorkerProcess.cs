@@ -37,7 +37,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     // Starts the worker and returns once it has started its runtime (it printed "ready NAME"). With a child ledger, it also
     // executes ChildWorkflows runs, whose effects append to that file.
-    public static async Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
+    public static Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
+        => StartAsync("pg-worker", schema, name, lease, childLedger);
+
+    // Starts a worker of another TestHost command that takes the same arguments (pg-queue-worker).
+    public static async Task<WorkerProcess> StartAsync(string command, string schema, string name, TimeSpan lease, string? childLedger = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -47,7 +51,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
-        foreach (var arg in new[] { "pg-worker", TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { command, TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(arg);
         }

@@ -7,10 +7,16 @@ internal static class ChildProcess
 {
     public static Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
-    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args) => Start(environment, redirectInput: false, args);
+
+    // Starts the child with its standard input a pipe the test writes to.
+    public static Process StartWithInput(params string[] args) => Start(new Dictionary<string, string>(), redirectInput: true, args);
+
+    private static Process Start(IReadOnlyDictionary<string, string> environment, bool redirectInput, string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

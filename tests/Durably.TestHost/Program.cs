@@ -18,6 +18,8 @@ return args switch
     ["agent", var path, var runId, var workflow] => await AgentWorkflows.HostAsync(path, runId, workflow),
     ["pg-worker", var connection, var schema, var worker, var leaseMs] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture), childLedger: null),
     ["pg-worker", var connection, var schema, var worker, var leaseMs, var childLedger] => await PgWorkerCommand.RunAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture), childLedger),
+    ["pg-queue-worker", var connection, var schema, var worker, var leaseMs] => await QueueCommands.PgWorkerAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture)),
+    ["queue-start", var path, var queue, var key, var windowMs, var count, var prefix] => await QueueCommands.StartDebouncedAsync(path, queue, key, int.Parse(windowMs, CultureInfo.InvariantCulture), int.Parse(count, CultureInfo.InvariantCulture), prefix),
     ["children", var path, var runId, var ledger, .. var topics] when topics.Length > 0 => await ChildWorkflows.HostAsync(path, runId, ledger, topics),
     ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
     ["default-host", var path, var runId, var gate] => await DefaultHost.RunAsync(path, runId, gate),
@@ -28,7 +30,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER | pg-queue-worker CONNECTION SCHEMA WORKER LEASE_MS | queue-start PATH QUEUE KEY WINDOW_MS COUNT PREFIX");
     return 2;
 }
 

@@ -12,3 +12,8 @@ public sealed class InMemoryPayloadBlobTests : PayloadBlobComplianceTests
 {
     protected override Task<IJournalStore> CreateStoreAsync(PayloadBlobOptions blobs) => Task.FromResult<IJournalStore>(new InMemoryJournalStore(Clock) { PayloadBlobs = blobs });
 }
+
+public sealed class InMemoryRunQueueStoreTests : RunQueueStoreComplianceTests
+{
+    protected override Task<IJournalStore> CreateStoreAsync() => Task.FromResult<IJournalStore>(new InMemoryJournalStore(Clock));
+}

@@ -56,17 +56,33 @@ internal static class RunsCommands
                 return ExitCodes.Ok;
             }
 
-            // The PARENT column appears when a listed run is a child run (RunContext.RunChildAsync).
+            // The PARENT column appears when a listed run is a child run (RunContext.RunChildAsync), the QUEUE column when a
+            // listed run was started on a queue ('queue/key'); such a run waiting for a slot shows as queued.
+            var queued = found.Any(r => r.Queue is not null);
+            var now = DateTimeOffset.UtcNow;
+            var headers = new List<string> { "RUN", "WORKFLOW", "STATUS", "UPDATED" };
+            headers.AddRange(parents.Count > 0 ? ["PARENT"] : []);
+            headers.AddRange(queued ? ["QUEUE"] : []);
+            headers.Add("DETAIL");
             Format.Table(
                 context.Out,
-                parents.Count > 0 ? ["RUN", "WORKFLOW", "STATUS", "UPDATED", "PARENT", "DETAIL"] : ["RUN", "WORKFLOW", "STATUS", "UPDATED", "DETAIL"],
-                found.Select(r => (IReadOnlyList<string>)(parents.Count > 0
-                    ? [r.RunId.Value, r.Workflow, Format.Status(r.Status), Format.Time(r.UpdatedAt), parents.TryGetValue(r.RunId, out var p) ? p.Value : "-", Format.Clip(r.StatusDetail, 90)]
-                    : [r.RunId.Value, r.Workflow, Format.Status(r.Status), Format.Time(r.UpdatedAt), Format.Clip(r.StatusDetail, 90)])));
+                headers,
+                found.Select(r =>
+                {
+                    var row = new List<string> { r.RunId.Value, r.Workflow, IsWaitingForSlot(r, now) ? "queued" : Format.Status(r.Status), Format.Time(r.UpdatedAt) };
+                    row.AddRange(parents.Count > 0 ? [parents.TryGetValue(r.RunId, out var p) ? p.Value : "-"] : []);
+                    row.AddRange(queued ? [r.Queue is null ? "-" : r.QueueKey is null ? r.Queue : $"{r.Queue}/{r.QueueKey}"] : []);
+                    row.Add(Format.Clip(r.StatusDetail, 90));
+                    return (IReadOnlyList<string>)row;
+                }));
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    // A run on a queue that is runnable and holds no live lease: it waits for its queue to give it a slot.
+    private static bool IsWaitingForSlot(RunRecord run, DateTimeOffset now)
+        => run.Queue is not null && !(run.LeaseExpiresAt > now) && (run.Status is RunStatus.Pending or RunStatus.Running || (run.Status == RunStatus.Suspended && run.WakeAt <= now));
 
     private static Command BuildShow()
     {

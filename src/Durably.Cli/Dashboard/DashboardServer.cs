@@ -75,6 +75,13 @@ internal static class DashboardServer
             return Results.Json(new { runs = RunLinks.ToJson(page.Runs, parents, CliJson.Compact), more = page.ContinuationToken is not null }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
+        api.MapGet("/queues", (CancellationToken cancellationToken) => Handle(async () =>
+        {
+            // A store without queues (IRunQueueStore) has none to show: an empty list, not an error.
+            var queues = client.Store is IRunQueueStore ? await client.ListQueuesAsync(cancellationToken) : [];
+            return Results.Json(new { queues }, CliJson.Compact);
+        })).Requires(DashboardAuth.ReadAction);
+
         api.MapGet("/runs/{runId}", (string runId, CancellationToken cancellationToken) => Handle(async () =>
         {
             // The timeline's exact data, plus "views": model and tool steps as people read them, keyed by step number.

@@ -280,8 +280,75 @@ public sealed class DurableClient
         return Store.PurgeRunsAsync(request, cancellationToken);
     }
 
+    /// <summary>Creates or replaces a queue's definition in the store, so every worker of the store enforces its limits (last write wins).</summary>
+    /// <exception cref="ArgumentException">The definition is not valid.</exception>
+    /// <exception cref="NotSupportedException">The store does not implement <see cref="IRunQueueStore"/>.</exception>
+    public Task ConfigureQueueAsync(QueueDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        definition.Validate();
+        return QueueStore.ConfigureQueueAsync(definition, cancellationToken);
+    }
+
+    /// <summary>Lists the store's queues with their limits and how many runs are running, queued and held back by a limit now.</summary>
+    /// <exception cref="NotSupportedException">The store does not implement <see cref="IRunQueueStore"/>.</exception>
+    public Task<IReadOnlyList<QueueState>> ListQueuesAsync(CancellationToken cancellationToken = default)
+        => QueueStore.ListQueuesAsync(cancellationToken);
+
+    private IRunQueueStore QueueStore => Store as IRunQueueStore
+        ?? throw new NotSupportedException($"The store {Store.GetType().Name} does not support queues (it does not implement IRunQueueStore). Use the SQLite, PostgreSQL or in-memory store, or start the run without StartRunOptions.Queue.");
+
     private Task<RunHandle> StartCoreAsync<TInput>(string workflow, WorkflowOptions? known, TInput input, StartRunOptions? options, CancellationToken cancellationToken)
-        => CreateAsync(options?.RunId ?? RunId.New(), NewStart(workflow, known, input is null ? null : Options.Codec.Encode(input)), cancellationToken);
+    {
+        var started = NewStart(workflow, known, input is null ? null : Options.Codec.Encode(input));
+        if (options?.Queue is null)
+        {
+            if (options is not null && (options.QueueKey is not null || options.Priority != 0 || options.Debounce is not null || options.DebounceSignal is not null))
+            {
+                throw new ArgumentException("StartRunOptions sets QueueKey, Priority, Debounce or DebounceSignal but no Queue: those apply to a run on a queue. Set Queue as well.", nameof(options));
+            }
+
+            return CreateAsync(options?.RunId ?? RunId.New(), started, cancellationToken);
+        }
+
+        var placement = new QueuePlacement(options.Queue) { Key = options.QueueKey, Priority = options.Priority, DebounceWindow = options.Debounce };
+        placement.Validate();
+        if (options.DebounceSignal is not null)
+        {
+            SignalNames.CheckUserName(options.DebounceSignal, nameof(options));
+        }
+
+        return StartQueuedAsync(options.RunId ?? RunId.New(), started, placement, options.DebounceSignal, cancellationToken);
+    }
+
+    private async Task<RunHandle> StartQueuedAsync(RunId runId, RunStarted started, QueuePlacement placement, string? debounceSignal, CancellationToken cancellationToken)
+    {
+        var result = await QueueStore.StartQueuedRunAsync(new RunAppend(runId, 0, [started]) { Status = RunStatus.Pending }, placement, cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case QueuedStartOutcome.Started:
+                // Not claimed here by id: the worker's claim dequeues by priority, so a new run does not overtake waiting ones.
+                _worker?.Wake();
+                return new RunHandle(this, runId, isNew: true);
+            case QueuedStartOutcome.Debounced:
+                if (debounceSignal is not null)
+                {
+                    try
+                    {
+                        await DeliverAsync(result.RunId, new SignalMessage(debounceSignal, started.Input), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (RunFinishedException)
+                    {
+                        // The run it merged into has finished: nobody would read the input.
+                    }
+                }
+
+                return new RunHandle(this, result.RunId, isNew: false) { IsDebounced = true };
+            default:
+                await CheckExistingAsync(runId, started, cancellationToken).ConfigureAwait(false);
+                return new RunHandle(this, runId, isNew: false);
+        }
+    }
 
     // Starts the child run of a parent's step (RunContext.RunChildAsync), or finds it started already: its id is derived from
     // the parent's id and the step, so a parent that starts it again after a crash finds the first start.
@@ -305,22 +372,26 @@ public sealed class DurableClient
         }
         catch (JournalConcurrencyException)
         {
-            var existing = await Store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
-            if (existing[0] is RunStarted other && other.Workflow != started.Workflow)
-            {
-                throw new InvalidOperationException($"Run '{runId}' exists already as a run of workflow '{other.Workflow}', not '{started.Workflow}'.");
-            }
-
-            if (started.ParentRunId is { } parent && existing[0] is RunStarted found && (found.ParentRunId != parent || found.ParentStep != started.ParentStep))
-            {
-                throw new InvalidOperationException($"Step {started.ParentStep} of run '{parent}' starts its child run as '{runId}', but a run of that id exists already and is not that step's child. Child run ids are '{{parent}}:c{{step}}' (RunId.ForChild): do not start runs with such ids yourself.");
-            }
-
+            await CheckExistingAsync(runId, started, cancellationToken).ConfigureAwait(false);
             return new RunHandle(this, runId, isNew: false);
         }
 
         await ActivateAsync(runId).ConfigureAwait(false);
         return new RunHandle(this, runId, isNew: true);
+    }
+
+    private async Task CheckExistingAsync(RunId runId, RunStarted started, CancellationToken cancellationToken)
+    {
+        var existing = await Store.ReadAsync(runId, 0, cancellationToken).ConfigureAwait(false);
+        if (existing[0] is RunStarted other && other.Workflow != started.Workflow)
+        {
+            throw new InvalidOperationException($"Run '{runId}' exists already as a run of workflow '{other.Workflow}', not '{started.Workflow}'.");
+        }
+
+        if (started.ParentRunId is { } parent && existing[0] is RunStarted found && (found.ParentRunId != parent || found.ParentStep != started.ParentStep))
+        {
+            throw new InvalidOperationException($"Step {started.ParentStep} of run '{parent}' starts its child run as '{runId}', but a run of that id exists already and is not that step's child. Child run ids are '{{parent}}:c{{step}}' (RunId.ForChild): do not start runs with such ids yourself.");
+        }
     }
 
     // The name and options of a class-form workflow: from the runtime that registers it, else from an instance.

@@ -20,6 +20,9 @@ public class RunHandle
     /// <summary>Gets a value indicating whether this call started the run (false when the id existed already).</summary>
     public bool IsNew { get; }
 
+    /// <summary>Gets a value indicating whether the start was debounced (<see cref="StartRunOptions.Debounce"/>): no run was started, and this handle refers to the run of the same queue and key that started within the window.</summary>
+    public bool IsDebounced { get; internal init; }
+
     /// <summary>Gets the client the handle works through; signal, approve or cancel the run with it.</summary>
     public DurableClient Client { get; }
 

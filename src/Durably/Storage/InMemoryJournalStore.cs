@@ -7,7 +7,7 @@ namespace Durably.Storage;
 /// Entries are serialized to the wire format on append and parsed on read, exactly as the durable
 /// stores do, so a value that does not round-trip fails here too. Thread-safe.
 /// </remarks>
-public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJournalStoreCompaction
+public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJournalStoreCompaction
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<RunId, RunState> _runs = [];
@@ -231,11 +231,16 @@ public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJ
         {
             ThrowIfDisposed();
             var now = _time.GetUtcNow();
-            IReadOnlyList<RunLease> leases = [.. _order
-                .Where(r => IsClaimable(r, now) || (request.IncludeOwnLeases && !r.Status.IsFinished() && r.LeaseOwner == request.Owner))
+            List<RunLease> leases = [.. _order
+                .Where(r => r.Queue is null && (IsClaimable(r, now) || (request.IncludeOwnLeases && !r.Status.IsFinished() && r.LeaseOwner == request.Owner)))
                 .Take(request.MaxRuns)
                 .Select(r => Claim(r, request.Owner, request.LeaseDuration, now))];
-            return Task.FromResult(leases);
+            if (leases.Count < request.MaxRuns && _queues.Count > 0)
+            {
+                ClaimQueued(request, now, leases);
+            }
+
+            return Task.FromResult<IReadOnlyList<RunLease>>(leases);
         }
     }
 
@@ -252,6 +257,11 @@ public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJ
             var free = !run.Status.IsFinished()
                        && (run.Status != RunStatus.Suspended || (run.WakeAt is { } wake && wake <= now))
                        && (run.LeaseExpiresAt is null || run.LeaseExpiresAt <= now || run.LeaseOwner == owner);
+            if (free && run.Queue is not null && !(run.LeaseOwner == owner && run.LeaseExpiresAt > now))
+            {
+                free = IsAdmittedFirst(run, now);
+            }
+
             return Task.FromResult(free ? Claim(run, owner, leaseDuration, now) : null);
         }
     }
@@ -412,6 +422,11 @@ public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJ
 
     private static RunLease Claim(RunState run, string owner, TimeSpan duration, DateTimeOffset now)
     {
+        if (run.Queue is not null)
+        {
+            run.FirstDequeuedAt ??= now;
+        }
+
         run.LeaseEpoch++;
         run.LeaseOwner = owner;
         run.LeaseExpiresAt = now + duration;
@@ -446,6 +461,14 @@ public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJ
 
         public DateTimeOffset? LeaseExpiresAt { get; set; }
 
+        public string? Queue { get; set; }
+
+        public string? QueueKey { get; set; }
+
+        public int Priority { get; set; }
+
+        public DateTimeOffset? FirstDequeuedAt { get; set; }
+
         public List<byte[]> Entries { get; } = [];
 
         public List<DeliveredSignal> Signals { get; } = [];
@@ -463,6 +486,8 @@ public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJ
             LeaseOwner = LeaseOwner,
             LeaseEpoch = LeaseEpoch,
             LeaseExpiresAt = LeaseExpiresAt,
+            Queue = Queue,
+            QueueKey = QueueKey,
         };
     }
 }

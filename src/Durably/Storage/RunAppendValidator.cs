@@ -5,6 +5,19 @@ namespace Durably.Storage;
 /// <summary>Checks the shape of appends before a store writes them; shared by every store so they agree.</summary>
 public static class RunAppendValidator
 {
+    /// <summary>Checks a run's first append, as a queued start (<see cref="IRunQueueStore.StartQueuedRunAsync"/>) takes it: sequence 0, a <see cref="RunStarted"/> first, no lease epoch.</summary>
+    /// <exception cref="ArgumentException">The append is not a run's first append.</exception>
+    public static void ValidateStart(RunAppend start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        if (start.ExpectedSequence != 0 || start.LeaseEpoch is not null)
+        {
+            throw new ArgumentException($"A queued start of run '{start.RunId}' must be the run's first append: expected sequence 0 (not {start.ExpectedSequence}) and no lease epoch.", nameof(start));
+        }
+
+        Validate([start]);
+    }
+
     /// <summary>Checks one call's appends: non-empty, contiguous sequences from the expected one, <see cref="RunStarted"/> exactly at 0, each run once.</summary>
     /// <exception cref="ArgumentException">The appends are malformed; nothing may be written.</exception>
     public static void Validate(IReadOnlyList<RunAppend> appends)

@@ -35,4 +35,10 @@ public sealed record RunRecord
 
     /// <summary>Gets when the current lease expires, if the run is leased.</summary>
     public DateTimeOffset? LeaseExpiresAt { get; init; }
+
+    /// <summary>Gets the queue the run was started on (<see cref="IRunQueueStore"/>), or <see langword="null"/>.</summary>
+    public string? Queue { get; init; }
+
+    /// <summary>Gets the run's partition key on its queue, or <see langword="null"/>.</summary>
+    public string? QueueKey { get; init; }
 }

@@ -111,7 +111,7 @@ async function showList() {
   const query = new URLSearchParams();
   if (status) query.set("status", status);
   if (workflow) query.set("workflow", workflow);
-  const [runs, approvals] = await Promise.all([api("/api/runs?" + query), api("/api/approvals")]);
+  const [runs, approvals, queues] = await Promise.all([api("/api/runs?" + query), api("/api/approvals"), api("/api/queues")]);
 
   const statusSelect = h("select", { id: "filter-status", "aria-label": "Status", onchange: applyFilters },
     h("option", { value: "" }, "All statuses"),
@@ -123,6 +123,7 @@ async function showList() {
     approvals.approvals.length === 0
       ? h("div", { class: "card empty" }, "No run waits for an approval.")
       : h("div", { class: "approvals" }, approvals.approvals.map(approvalCard)),
+    queues.queues.length === 0 ? null : [h("h2", {}, "Queues"), queueTable(queues.queues)],
     h("h2", {}, "Runs"),
     h("div", { class: "filters" }, statusSelect, workflowInput),
     h("div", { class: "card" }, runs.runs.length === 0
@@ -132,10 +133,37 @@ async function showList() {
           h("tbody", {}, runs.runs.map(run => h("tr", { "data-run": run.runId },
             h("td", { class: "mono" }, runLink(run.runId),
               run.parentRunId ? h("div", { class: "sub parent" }, "child of ", runLink(run.parentRunId)) : null),
-            h("td", {}, run.workflow),
-            h("td", {}, badge(run.status)),
+            h("td", {}, run.workflow,
+              run.queue ? h("div", { class: "sub queue" }, "queue ", run.queue + (run.queueKey ? " / " + run.queueKey : "")) : null),
+            h("td", {}, badge(waitsForSlot(run) ? "queued" : run.status)),
             h("td", { title: when(run.updatedAt) }, ago(run.updatedAt)),
             h("td", { class: "notes" }, clip(run.statusDetail || "", 120))))))));
+}
+
+// A run on a queue that is runnable and holds no live lease waits for its queue to give it a slot.
+function waitsForSlot(run) {
+  const now = Date.now();
+  const leased = run.leaseExpiresAt && Date.parse(run.leaseExpiresAt) > now;
+  const due = run.status === "pending" || run.status === "running" || (run.status === "suspended" && run.wakeAt && Date.parse(run.wakeAt) <= now);
+  return !!run.queue && !leased && due;
+}
+
+function limit(n) { return n === null || n === undefined ? "-" : number(n); }
+
+// Each queue's limits and how many of its runs hold a slot, wait for one, are held back by a limit, or are suspended.
+function queueTable(queues) {
+  return h("div", { class: "card" }, h("table", { id: "queues" },
+    h("thead", {}, h("tr", {}, ["Queue", "Concurrency", "Per key", "Per minute", "Running", "Queued", "Limited", "Suspended", "Last minute"].map(c => h("th", {}, c)))),
+    h("tbody", {}, queues.map(q => h("tr", { "data-queue": q.definition.name },
+      h("td", { class: "mono" }, q.definition.name, q.definition.paused ? h("span", { class: "badge s-paused" }, "paused") : null),
+      h("td", {}, limit(q.definition.maxConcurrency)),
+      h("td", {}, limit(q.definition.maxConcurrencyPerKey)),
+      h("td", {}, limit(q.definition.runsPerMinute) + (q.definition.rateLimitPerKey ? " per key" : "")),
+      h("td", { "data-count": "running" }, number(q.running)),
+      h("td", { "data-count": "queued" }, number(q.queued)),
+      h("td", { "data-count": "limited", class: q.limited > 0 ? "limited" : "" }, number(q.limited)),
+      h("td", { "data-count": "suspended" }, number(q.suspended)),
+      h("td", { "data-count": "window" }, number(q.dequeuedInWindow)))))));
 }
 
 function applyFilters() {

@@ -1,0 +1,263 @@
+using Durably.Journal;
+using Durably.Storage;
+
+namespace Durably.Sqlite;
+
+// Queues with limits (IRunQueueStore). Every claim runs on the writer thread inside a write transaction, and SQLite runs
+// one write transaction at a time over every process on the file: reading a queue's slots and leasing its runs is atomic
+// without more locking, so two workers never both take the last slot.
+public sealed partial class SqliteJournalStore : IRunQueueStore
+{
+    /// <inheritdoc/>
+    public Task ConfigureQueueAsync(QueueDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        definition.Validate();
+        ThrowIfDisposed();
+        return Enqueue((store, now) =>
+        {
+            var upsert = store.WriterCommand("""
+                INSERT INTO queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at)
+                VALUES($name, $max, $perKey, $rate, $ratePerKey, $paused, $now)
+                ON CONFLICT(name) DO UPDATE SET max_concurrency = excluded.max_concurrency, max_per_key = excluded.max_per_key,
+                    runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at
+                """);
+            upsert.Parameters.AddWithValue("$name", definition.Name);
+            upsert.Parameters.AddWithValue("$max", (object?)definition.MaxConcurrency ?? DBNull.Value);
+            upsert.Parameters.AddWithValue("$perKey", (object?)definition.MaxConcurrencyPerKey ?? DBNull.Value);
+            upsert.Parameters.AddWithValue("$rate", (object?)definition.RunsPerMinute ?? DBNull.Value);
+            upsert.Parameters.AddWithValue("$ratePerKey", definition.RateLimitPerKey ? 1 : 0);
+            upsert.Parameters.AddWithValue("$paused", definition.Paused ? 1 : 0);
+            upsert.Parameters.AddWithValue("$now", now);
+            return upsert.ExecuteNonQuery();
+        });
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Read inside a write transaction, so the counts are one consistent moment of the store, as a claim sees it.</remarks>
+    public Task<IReadOnlyList<QueueState>> ListQueuesAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return Enqueue<IReadOnlyList<QueueState>>((store, now) =>
+        {
+            var states = new List<QueueState>();
+            foreach (var queue in store.ReadQueues())
+            {
+                var rows = store.ReadQueueRows(queue.Name);
+                var window = store.ReadQueueWindow(queue.Name, now);
+                var running = rows.Where(r => r.IsLive(now, [])).ToList();
+                var waiting = rows.Where(r => r.IsWaiting(now, [])).Select(r => r.Candidate).ToList();
+                var admissible = QueueAdmission.Admit(queue, running.Select(r => r.Key), window, waiting, int.MaxValue).Count;
+                states.Add(new QueueState(queue)
+                {
+                    Running = running.Count,
+                    Queued = waiting.Count,
+                    Limited = waiting.Count - admissible,
+                    Suspended = rows.Count(r => r.Status == (int)RunStatus.Suspended && !r.IsLive(now, []) && !r.IsWaiting(now, [])),
+                    DequeuedInWindow = window.Count,
+                });
+            }
+
+            return states;
+        });
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The run, its first entry and its placement are written in one transaction; a debounce looks for the earlier run in the same one.</remarks>
+    public Task<QueuedStart> StartQueuedRunAsync(RunAppend start, QueuePlacement placement, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(placement);
+        placement.Validate();
+        RunAppendValidator.ValidateStart(start);
+        ThrowIfDisposed();
+        var entries = new EncodedEntry[start.Entries.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var data = StoreLimits.Encode(start.Entries[i], _options.MaxEntryBytes);
+            entries[i] = new EncodedEntry(data, Checksum.Compute(data));
+        }
+
+        return Enqueue((store, now) =>
+        {
+            var exists = store.WriterCommand("SELECT 1 FROM queues WHERE name = $name");
+            exists.Parameters.AddWithValue("$name", placement.Queue);
+            if (exists.ExecuteScalar() is null)
+            {
+                throw new QueueNotFoundException(placement.Queue);
+            }
+
+            if (store.TryFindRun(store._writer, start.RunId) is not null)
+            {
+                return new QueuedStart(start.RunId, QueuedStartOutcome.Existing);
+            }
+
+            if (placement.DebounceWindow is { } debounce)
+            {
+                var recent = store.WriterCommand("""
+                    SELECT run_id FROM runs INDEXED BY runs_queue_started
+                    WHERE queue = $queue AND queue IS NOT NULL AND queue_key = $key AND created_at > $since
+                    ORDER BY created_at DESC, id DESC LIMIT 1
+                    """);
+                recent.Parameters.AddWithValue("$queue", placement.Queue);
+                recent.Parameters.AddWithValue("$key", placement.Key);
+                recent.Parameters.AddWithValue("$since", now - (long)debounce.TotalMilliseconds);
+                if (recent.ExecuteScalar() is string earlier)
+                {
+                    return new QueuedStart(RunId.Parse(earlier), QueuedStartOutcome.Debounced);
+                }
+            }
+
+            store.ApplyAppend(start, entries, now);
+            var place = store.WriterCommand("UPDATE runs SET queue = $queue, queue_key = $key, priority = $priority WHERE run_id = $run");
+            place.Parameters.AddWithValue("$queue", placement.Queue);
+            place.Parameters.AddWithValue("$key", (object?)placement.Key ?? DBNull.Value);
+            place.Parameters.AddWithValue("$priority", placement.Priority);
+            place.Parameters.AddWithValue("$run", start.RunId.Value);
+            place.ExecuteNonQuery();
+            return new QueuedStart(start.RunId, QueuedStartOutcome.Started);
+        });
+    }
+
+    // Leases queued runs into the claim's remaining room, queue by queue, as each queue's limits admit. Writer thread, in the claim's transaction.
+    // Holders found dead by this claim hold no slot: their runs are taken over like expired ones.
+    private void ClaimQueued(ClaimRequest request, long now, List<string> dead, List<RunLease> leases)
+    {
+        var queues = ReadQueues();
+        foreach (var queue in queues)
+        {
+            var room = request.MaxRuns - leases.Count;
+            if (room <= 0)
+            {
+                return;
+            }
+
+            var rows = ReadQueueRows(queue.Name);
+            if (request.IncludeOwnLeases)
+            {
+                // Runs this owner's previous incarnation held keep the slots they hold.
+                foreach (var own in rows.Where(r => r.Owner == request.Owner && r.IsLive(now, dead)).Take(room))
+                {
+                    leases.Add(LeaseQueued(own.Id, request.Owner, request.LeaseDuration, now));
+                }
+
+                room = request.MaxRuns - leases.Count;
+            }
+
+            var waiting = rows.Where(r => r.IsWaiting(now, dead)).Select(r => r.Candidate);
+            var running = rows.Where(r => r.IsLive(now, dead)).Select(r => r.Key);
+            foreach (var admitted in QueueAdmission.Admit(queue, running, ReadQueueWindow(queue.Name, now), waiting, room))
+            {
+                leases.Add(LeaseQueued(admitted.Id, request.Owner, request.LeaseDuration, now));
+            }
+        }
+    }
+
+    // The lease of a queued run claimed by id: only if the limits admit it now and no waiting run of its queue ranks before it.
+    private List<RunLease> TryClaimQueued(long runKey, string owner, TimeSpan leaseDuration, long now, List<string> dead)
+    {
+        var find = WriterCommand("SELECT queue FROM runs WHERE id = $run");
+        find.Parameters.AddWithValue("$run", runKey);
+        if (find.ExecuteScalar() is not string name || ReadQueues().FirstOrDefault(q => q.Name == name) is not { } queue)
+        {
+            return [];
+        }
+
+        var rows = ReadQueueRows(name);
+        if (rows.FirstOrDefault(r => r.Id == runKey) is { } self && self.Owner == owner && self.IsLive(now, dead))
+        {
+            return [LeaseQueued(runKey, owner, leaseDuration, now)];
+        }
+
+        var first = QueueAdmission.Admit(queue, rows.Where(r => r.IsLive(now, dead)).Select(r => r.Key), ReadQueueWindow(name, now), rows.Where(r => r.IsWaiting(now, dead)).Select(r => r.Candidate), 1);
+        return first.Count == 1 && first[0].Id == runKey ? [LeaseQueued(runKey, owner, leaseDuration, now)] : [];
+    }
+
+    private RunLease LeaseQueued(long runKey, string owner, TimeSpan leaseDuration, long now)
+    {
+        var claim = WriterCommand("""
+            UPDATE runs SET lease_owner = $owner, lease_epoch = lease_epoch + 1, lease_expires_at = $expires, first_dequeued_at = coalesce(first_dequeued_at, $now)
+            WHERE id = $run
+            RETURNING run_id, lease_epoch, lease_expires_at
+            """);
+        claim.Parameters.AddWithValue("$owner", owner);
+        claim.Parameters.AddWithValue("$expires", now + (long)leaseDuration.TotalMilliseconds);
+        claim.Parameters.AddWithValue("$now", now);
+        claim.Parameters.AddWithValue("$run", runKey);
+        return ReadLeases(claim, owner)[0];
+    }
+
+    private List<QueueDefinition> ReadQueues()
+    {
+        var select = WriterCommand("SELECT name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused FROM queues ORDER BY name");
+        using var reader = select.ExecuteReader();
+        var queues = new List<QueueDefinition>();
+        while (reader.Read())
+        {
+            queues.Add(new QueueDefinition(reader.GetString(0))
+            {
+                MaxConcurrency = reader.IsDBNull(1) ? null : reader.GetInt32(1),
+                MaxConcurrencyPerKey = reader.IsDBNull(2) ? null : reader.GetInt32(2),
+                RunsPerMinute = reader.IsDBNull(3) ? null : reader.GetInt32(3),
+                RateLimitPerKey = reader.GetInt64(4) != 0,
+                Paused = reader.GetInt64(5) != 0,
+            });
+        }
+
+        return queues;
+    }
+
+    // A queue's unfinished runs in the queue's order: priority, then resuming before new, then oldest.
+    private List<QueuedRow> ReadQueueRows(string queue)
+    {
+        var select = WriterCommand("""
+            SELECT id, queue_key, lease_owner, lease_expires_at, status, wake_at, first_dequeued_at IS NULL
+            FROM runs INDEXED BY runs_queued
+            WHERE queue = $queue AND queue IS NOT NULL AND status < 3
+            ORDER BY priority DESC, first_dequeued_at IS NULL, id
+            """);
+        select.Parameters.AddWithValue("$queue", queue);
+        using var reader = select.ExecuteReader();
+        var rows = new List<QueuedRow>();
+        while (reader.Read())
+        {
+            rows.Add(new QueuedRow(
+                reader.GetInt64(0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                reader.GetInt64(6) != 0));
+        }
+
+        return rows;
+    }
+
+    // The partition keys of the queue's runs first dequeued within the rate window.
+    private List<string?> ReadQueueWindow(string queue, long now)
+    {
+        var select = WriterCommand("SELECT queue_key FROM runs INDEXED BY runs_queue_window WHERE queue = $queue AND first_dequeued_at > $since");
+        select.Parameters.AddWithValue("$queue", queue);
+        select.Parameters.AddWithValue("$since", now - (long)QueueDefinition.RateWindow.TotalMilliseconds);
+        using var reader = select.ExecuteReader();
+        var keys = new List<string?>();
+        while (reader.Read())
+        {
+            keys.Add(reader.IsDBNull(0) ? null : reader.GetString(0));
+        }
+
+        return keys;
+    }
+
+    private sealed record QueuedRow(long Id, string? Key, string? Owner, long? ExpiresAt, int Status, long? WakeAt, bool FirstDequeue)
+    {
+        public QueueCandidate<long> Candidate => new(Id, Key, FirstDequeue);
+
+        // Holds a slot: leased, unexpired, by a holder not known to be dead.
+        public bool IsLive(long now, List<string> dead) => ExpiresAt > now && Owner is not null && !dead.Contains(Owner);
+
+        // Waits for a slot: runnable (pending, running without a lease, or suspended and due) and not live.
+        public bool IsWaiting(long now, List<string> dead) => !IsLive(now, dead) && (Status < 2 || (Status == 2 && WakeAt <= now));
+    }
+}
