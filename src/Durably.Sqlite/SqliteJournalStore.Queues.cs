@@ -108,7 +108,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
                 }
             }
 
-            store.ApplyAppend(start, entries, now);
+            store.ApplyAppend(start, entries, null, now);
             var place = store.WriterCommand("UPDATE runs SET queue = $queue, queue_key = $key, priority = $priority WHERE run_id = $run");
             place.Parameters.AddWithValue("$queue", placement.Queue);
             place.Parameters.AddWithValue("$key", (object?)placement.Key ?? DBNull.Value);

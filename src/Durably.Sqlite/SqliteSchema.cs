@@ -184,11 +184,8 @@ internal static class SqliteSchema
 
         CheckTables(connection, path);
         AddIndexes(connection);
-<<<<<<< HEAD
         AddBlobTables(connection);
-=======
         AddQueueSchema(connection);
->>>>>>> queues
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
