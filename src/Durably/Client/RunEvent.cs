@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Durably;
@@ -74,4 +75,12 @@ public sealed record RunEvent
 
     /// <summary>Gets the longest <see cref="Preview"/>, in characters: 200.</summary>
     public static int PreviewLength => 200;
+
+    /// <summary>Returns the event as one line of JSON, with the property names above and enums as their wire names (<c>"kind":"step.completed"</c>); <see langword="null"/> fields are left out.</summary>
+    /// <remarks>The form <c>Durably.AspNetCore</c> sends as the <c>data:</c> of a server-sent event; use it to send events over another transport.</remarks>
+    public string ToJson() => JsonSerializer.Serialize(this, RunEventJsonContext.Default.RunEvent);
 }
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RunEvent))]
+internal sealed partial class RunEventJsonContext : JsonSerializerContext;
