@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Durably;
 using Durably.AspNetCore;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -27,7 +28,7 @@ public static class DurablyEndpointRouteBuilderExtensions
     /// results, model text). Require a policy that checks the caller may see the run.</para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="pattern"/> is empty.</exception>
-    public static IEndpointConventionBuilder MapDurablyRunEvents(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern = "/runs/{runId}/events", RunEventStreamOptions? options = null)
+    public static RouteHandlerBuilder MapDurablyRunEvents(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern = "/runs/{runId}/events", RunEventStreamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
@@ -39,6 +40,13 @@ public static class DurablyEndpointRouteBuilderExtensions
             throw new ArgumentException($"The route '{pattern}' has no '{{{options.RunIdParameter}}}' parameter for the run id. Use a route like \"/runs/{{{options.RunIdParameter}}}/events\", or set RunEventStreamOptions.RunIdParameter to the parameter's name.", nameof(pattern));
         }
 
-        return endpoints.MapGet(pattern, http => RunEventStream.ServeAsync(http, options)).WithDisplayName("Durably run events");
+        // A handler delegate rather than a RequestDelegate, so the endpoint takes endpoint filters as well as conventions.
+        Delegate handler = (HttpContext http) => RunEventStream.ServeAsync(http, options);
+        return endpoints.MapGet(pattern, handler)
+            .WithDisplayName("Durably run events")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces(StatusCodes.Status204NoContent)
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status404NotFound);
     }
 }
