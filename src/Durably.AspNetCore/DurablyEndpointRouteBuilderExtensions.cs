@@ -35,6 +35,7 @@ public static class DurablyEndpointRouteBuilderExtensions
         options ??= new RunEventStreamOptions();
         ArgumentException.ThrowIfNullOrWhiteSpace(options.RunIdParameter, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HeartbeatInterval, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WriteTimeout, TimeSpan.Zero, nameof(options));
         if (!pattern.Contains("{" + options.RunIdParameter, StringComparison.Ordinal))
         {
             throw new ArgumentException($"The route '{pattern}' has no '{{{options.RunIdParameter}}}' parameter for the run id. Use a route like \"/runs/{{{options.RunIdParameter}}}/events\", or set RunEventStreamOptions.RunIdParameter to the parameter's name.", nameof(pattern));

@@ -73,16 +73,27 @@ internal static class RunEventStream
 
     private static async Task StreamAsync(HttpContext http, IAsyncEnumerator<RunEvent> events, RunEventStreamOptions options, CancellationToken aborted)
     {
-        var body = http.Response.Body;
         while (true)
         {
             var next = events.MoveNextAsync().AsTask();
-            while (await Task.WhenAny(next, Task.Delay(options.HeartbeatInterval, aborted)) != next)
+            while (true)
             {
+                using (var silence = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+                {
+                    var beat = Task.Delay(options.HeartbeatInterval, silence.Token);
+                    var first = await Task.WhenAny(next, beat);
+
+                    // Frees the timer at once rather than after the interval: a stream may carry many events a second.
+                    await silence.CancelAsync();
+                    if (first == next)
+                    {
+                        break;
+                    }
+                }
+
                 aborted.ThrowIfCancellationRequested();
                 await StartAsync(http, options, aborted);
-                await body.WriteAsync(Heartbeat, aborted);
-                await body.FlushAsync(aborted);
+                await WriteAsync(http, Heartbeat, options, aborted);
             }
 
             if (!await next)
@@ -98,13 +109,22 @@ internal static class RunEventStream
 
             var runEvent = events.Current;
             await StartAsync(http, options, aborted);
-            await body.WriteAsync(Format(runEvent), aborted);
-            await body.FlushAsync(aborted);
+            await WriteAsync(http, Format(runEvent), options, aborted);
             if (runEvent.IsFinal)
             {
                 return;
             }
         }
+    }
+
+    // Once the socket's buffers are full a write waits for the client to read; a client that does not read within the
+    // write timeout is dropped, so it cannot hold the connection and its buffers forever.
+    private static async Task WriteAsync(HttpContext http, byte[] bytes, RunEventStreamOptions options, CancellationToken aborted)
+    {
+        using var deadline = new CancellationTokenSource(options.WriteTimeout);
+        using var drop = deadline.Token.Register(http.Abort);
+        await http.Response.Body.WriteAsync(bytes, aborted);
+        await http.Response.Body.FlushAsync(aborted);
     }
 
     private static async Task StartAsync(HttpContext http, RunEventStreamOptions options, CancellationToken aborted)
@@ -123,7 +143,7 @@ internal static class RunEventStream
         http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
         if (options.RetryInterval is { } retry)
         {
-            await http.Response.Body.WriteAsync(Encoding.UTF8.GetBytes($"retry: {(long)retry.TotalMilliseconds}\n\n".ToString(CultureInfo.InvariantCulture)), aborted);
+            await http.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n\n")), aborted);
         }
     }
 

@@ -11,6 +11,9 @@ public sealed class RunEventStreamOptions
     /// <summary>Gets how long the stream may stay silent before the endpoint writes a comment line (<c>: keep-alive</c>), so that proxies and load balancers keep the connection open. Default 15 seconds.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Gets how long writing one event may wait for a client that does not read before the endpoint drops the connection. Default 30 seconds.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets the reconnection delay the endpoint tells browsers (the <c>retry:</c> field), or <see langword="null"/> to leave the browser's default. Default 2 seconds.</summary>
     public TimeSpan? RetryInterval { get; init; } = TimeSpan.FromSeconds(2);
 
