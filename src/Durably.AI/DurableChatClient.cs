@@ -140,6 +140,10 @@ public sealed class DurableChatClient : DelegatingChatClient
                         var journaled = ChatJson.ToUpdate(body, Json);
                         received.Add(journaled);
                         live.Writer.TryWrite(journaled);
+                        if (Options.JournalStreamProgress && journaled.Text is { Length: > 0 } text)
+                        {
+                            step.ReportProgress(text);
+                        }
                     }
                 }
                 catch (Exception) when (stopped.IsCancellationRequested)

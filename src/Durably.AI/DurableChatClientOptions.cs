@@ -42,6 +42,16 @@ public sealed class DurableChatClientOptions
     /// </remarks>
     public bool DeduplicateMessages { get; init; } = true;
 
+    /// <summary>Gets a value indicating whether a streaming model step journals the text it receives while it streams, so that watchers of the run in any process see it live. Default <see langword="true"/>.</summary>
+    /// <remarks>
+    /// The text deltas are journaled as <see cref="Durably.Journal.StepProgress"/> entries through <see cref="StepContext.ReportProgress"/>:
+    /// coalesced, at most one entry per <see cref="StepContext.ProgressInterval"/> or few kilobytes, batched with other writes by group
+    /// commit, and ignored by replay (the step's outcome holds the whole response). A stream that ends within the first interval
+    /// journals none. Turn it off to keep journals to the outcomes alone; watchers then see the model step when it completes.
+    /// Non-streaming calls never journal progress.
+    /// </remarks>
+    public bool JournalStreamProgress { get; init; } = true;
+
     /// <summary>Gets the retry policy of model steps; the runtime's default when <see langword="null"/>.</summary>
     public RetryPolicy? Retry { get; init; }
 

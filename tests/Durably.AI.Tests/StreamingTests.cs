@@ -54,7 +54,9 @@ public sealed class StreamingTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var firstSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var model = new SlowStream(release.Task);
-        var client = new ChatClientBuilder(model).UseDurably().Build();
+
+        // Without stream progress, which journals the step's intent with the first text once a stream lasts long enough.
+        var client = new ChatClientBuilder(model).UseDurably(new DurableChatClientOptions { JournalStreamProgress = false }).Build();
         var runtime = await harness.StartAsync(r => r.Register<int, string>("live", async (ctx, _) =>
         {
             var text = "";
@@ -255,6 +257,68 @@ public sealed class StreamingTests
     }
 
     // Streams "first", then waits for the test before streaming " second".
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GetStreamingResponseAsync_StreamLastingSeveralIntervals_JournalsItsTextAsProgressUnlessTurnedOff(bool journalProgress)
+    {
+        await using var harness = new RuntimeHarness(fakeClock: true);
+        var model = new ClockedStream(harness.Clock!, [.. Enumerable.Range(1, 10).Select(i => $"w{i} ")], TimeSpan.FromMilliseconds(60));
+        var client = new ChatClientBuilder(model).UseDurably(new DurableChatClientOptions { JournalStreamProgress = journalProgress }).Build();
+        var runtime = await harness.StartAsync(r => r.Register<int, string>("clocked", async (ctx, _) =>
+        {
+            var text = "";
+            await foreach (var update in client.GetStreamingResponseAsync("go"))
+            {
+                text += update.Text;
+            }
+
+            return text;
+        }));
+
+        var handle = await runtime.Client.StartAsync("clocked", 0, new StartRunOptions { RunId = Id });
+        var text = await handle.GetResultAsync<string>(RuntimeHarness.Timeout);
+
+        var journal = await harness.Store.ReadAsync(Id);
+        var progress = journal.OfType<StepProgress>().ToList();
+        if (!journalProgress)
+        {
+            Assert.Empty(progress);
+            return;
+        }
+
+        // One entry per interval (about two updates of 60 ms), between the step's intent and its outcome, adding up to the text.
+        Assert.Equal(5, progress.Count);
+        Assert.Equal(text, string.Concat(progress.Select(p => p.Text)));
+        Assert.All(progress, p => Assert.Equal(1, p.Step));
+        var intent = journal.OfType<StepStarted>().Single(s => s.Step == 1).Sequence;
+        var outcome = journal.OfType<StepCompleted>().Single(c => c.Step == 1).Sequence;
+        Assert.All(progress, p => Assert.InRange(p.Sequence, intent + 1, outcome - 1));
+    }
+
+    // Streams its chunks, moving the fake clock on before each, as a model that takes that long per chunk would.
+    private sealed class ClockedStream(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, string[] chunks, TimeSpan perChunk) : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => throw new NotSupportedException();
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            foreach (var chunk in chunks)
+            {
+                await Task.Yield();
+                clock.Advance(perChunk);
+                yield return new ChatResponseUpdate(ChatRole.Assistant, chunk);
+            }
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class SlowStream(Task release) : IChatClient
     {
         public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

@@ -9,6 +9,10 @@ public static class AgentWorkflows
 {
     public const string Research = "research";
     public const string Mailer = "mailer";
+    public const string Streaming = "streaming";
+
+    // The text the streaming workflow's model step reports, chunk by chunk.
+    public static readonly IReadOnlyList<string> StreamChunks = [.. Enumerable.Range(1, 40).Select(i => $"chunk{i} ")];
 
     public static void Register(DurableRuntime runtime)
     {
@@ -45,6 +49,23 @@ public static class AgentWorkflows
 
             await ctx.StepAsync("publish", _ => Task.FromResult(draft.Length), StepOptions.IdempotentEffect);
             return $"published by {decision.Approver}: {decision.Comment}";
+        });
+
+        // Waits for the signal "go", then streams a reply slowly (about six seconds) as a model step's progress, then publishes.
+        runtime.Register<string, string>(Streaming, async (ctx, topic) =>
+        {
+            await ctx.WaitForSignalAsync<string>("go");
+            var reply = await ctx.StepAsync("write-draft", async step =>
+            {
+                foreach (var chunk in StreamChunks)
+                {
+                    await Task.Delay(150, step.CancellationToken);
+                    step.ReportProgress(chunk);
+                }
+
+                return string.Concat(StreamChunks);
+            }, StepOptions.Model);
+            return await ctx.StepAsync("publish", _ => Task.FromResult($"{topic}: {reply.Length} characters"), StepOptions.IdempotentEffect);
         });
 
         // The body kills the process once when the crash marker exists: the intent is durable, the outcome never written.

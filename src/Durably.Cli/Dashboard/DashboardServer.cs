@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Durably.AspNetCore;
 using Durably.Cli.Commands;
 using Durably.Inspection;
 using Durably.Journal;
@@ -142,6 +143,9 @@ internal static class DashboardServer
 
         var live = new LiveUpdates(client, pollInterval, maxLiveClients);
         api.MapGet("/events", () => live).Requires(DashboardAuth.ReadAction);
+
+        // One run's events as they are journaled (steps, model stream text), for the run page.
+        api.MapDurablyRunEvents("/runs/{runId}/events", new RunEventStreamOptions { ClientFactory = _ => client }).Requires(DashboardAuth.ReadAction);
         return app;
     }
 

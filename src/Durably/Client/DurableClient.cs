@@ -120,6 +120,32 @@ public sealed class DurableClient
     public Task ExportJournalAsync(RunId runId, Stream output, CancellationToken cancellationToken = default)
         => JournalExport.ExportAsync(Store, runId, output, cancellationToken);
 
+    /// <summary>Streams a run's events as they are journaled, from the one after <paramref name="fromCursor"/>, and ends after the run's last event.</summary>
+    /// <param name="runId">The run to watch.</param>
+    /// <param name="fromCursor">The <see cref="RunEvent.Cursor"/> of the last event the caller has; <see langword="null"/> to watch from the run's start.</param>
+    /// <param name="cancellationToken">Ends the watch.</param>
+    /// <returns>The events: one per journal entry, in journal order, ending with <see cref="RunEventKind.RunCompleted"/>,
+    /// <see cref="RunEventKind.RunFailed"/> or <see cref="RunEventKind.RunCancelled"/>.</returns>
+    /// <remarks>
+    /// <para>The journal is the source: a watcher that reconnects with the cursor of the last event it received gets exactly the
+    /// events after it, none twice and none missed, from any process that shares the store. The watcher need not be the worker.</para>
+    /// <para>Streaming model steps (<c>Durably.AI</c>) and steps that call <see cref="StepContext.ReportProgress"/> add
+    /// <see cref="RunEventKind.StepProgress"/> events while they run. Steps other than tool calls journal their start with their
+    /// outcome (or with their first progress), so their started and completed events arrive together.</para>
+    /// <para>New entries of a run that this client's runtime executes are reported as soon as they are durable. For a run executed
+    /// elsewhere the client polls the run's index record every <see cref="DurableClientOptions.WatchPollInterval"/>, backing off to ten
+    /// times that while the run is quiet. Watching a finished run returns its remaining events and ends at once. A run that a replay
+    /// divergence stopped has no end entry: its last event is a <see cref="RunEventKind.RunFailed"/> made from its index record.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="fromCursor"/> is not a cursor of this run (thrown by the call for a malformed one, by the enumeration for one past the run's journal).</exception>
+    /// <exception cref="RunNotFoundException">The run does not exist, or was purged while watched.</exception>
+    public IAsyncEnumerable<RunEvent> WatchAsync(RunId runId, string? fromCursor = null, CancellationToken cancellationToken = default)
+    {
+        _ = runId.Value;
+        var after = RunWatch.ParseCursor(fromCursor);
+        return RunWatch.WatchAsync(this, _worker, runId, after, cancellationToken);
+    }
+
     /// <summary>Waits until the run finishes and returns its result.</summary>
     /// <exception cref="RunFailedException">The run failed, was cancelled or was compensated.</exception>
     /// <exception cref="RunNotFoundException">The run does not exist.</exception>

@@ -32,6 +32,9 @@ public class RunHandle
     /// <inheritdoc cref="DurableClient.GetStatusAsync(RunId, CancellationToken)"/>
     public Task<RunRecord> GetStatusAsync(CancellationToken cancellationToken = default) => Client.GetStatusAsync(RunId, cancellationToken);
 
+    /// <inheritdoc cref="DurableClient.WatchAsync(RunId, string?, CancellationToken)"/>
+    public IAsyncEnumerable<RunEvent> WatchAsync(string? fromCursor = null, CancellationToken cancellationToken = default) => Client.WatchAsync(RunId, fromCursor, cancellationToken);
+
     /// <inheritdoc cref="DurableClient.GetTimelineAsync(RunId, CancellationToken)"/>
     public Task<RunTimeline> GetTimelineAsync(CancellationToken cancellationToken = default) => Client.GetTimelineAsync(RunId, cancellationToken);
 }

@@ -21,6 +21,7 @@ namespace Durably.Journal;
 [JsonDerivedType(typeof(RunFailed), "run.failed")]
 [JsonDerivedType(typeof(RunCancelled), "run.cancelled")]
 [JsonDerivedType(typeof(RunResumed), "run.resumed")]
+[JsonDerivedType(typeof(StepProgress), "step.progress")]
 public abstract record JournalEntry
 {
     /// <summary>Gets the wire format version the entry was written in.</summary>

@@ -1,3 +1,4 @@
+using Durably.Journal;
 using Microsoft.Extensions.Logging;
 
 namespace Durably;
@@ -47,7 +48,72 @@ public sealed class StepContext
         ReportedUsage = usage;
     }
 
+    /// <summary>Records part of what the step has produced so far (for example a text delta of a streaming model call), so that
+    /// watchers of the run see it while the step runs (<see cref="DurableClient.WatchAsync(RunId, string?, CancellationToken)"/>).</summary>
+    /// <param name="text">The text produced since the previous call.</param>
+    /// <remarks>
+    /// <para>Deltas are coalesced and journaled as <see cref="Journal.StepProgress"/> entries, at most one per
+    /// <see cref="ProgressInterval"/> or every <see cref="ProgressFlushChars"/> characters, through the run's fenced
+    /// writer, so group commit batches them with other writes. The first such entry journals the step's intent with it,
+    /// so watchers see the step start before its progress. The call does not wait for the write.</para>
+    /// <para>Informational: replay ignores progress and returns the step's recorded result. Nothing is journaled for a
+    /// step its checkpoint policy does not journal, or after the step's body has returned. Thread-safe.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    public void ReportProgress(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (_progressRun is null)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _progress) is not { } writer)
+        {
+            Interlocked.CompareExchange(ref _progress, new StepProgressWriter(_progressRun, _progressIntent!, _progressIntentJournaled), null);
+            writer = _progress!;
+        }
+
+        // The step's outcome closes progress; a report that loses that race is dropped, never written after the outcome.
+        if (Interlocked.CompareExchange(ref _progressClosed, 0, 0) == 0)
+        {
+            writer.Report(text);
+        }
+    }
+
+    /// <summary>Gets the longest time progress reported with <see cref="ReportProgress"/> waits before it is journaled, if more arrives: 100 milliseconds.</summary>
+    public static TimeSpan ProgressInterval { get; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets how many characters of pending progress are journaled at once, without waiting for <see cref="ProgressInterval"/>: 4,096.</summary>
+    public static int ProgressFlushChars => 4096;
+
     internal TokenUsage? ReportedUsage { get; private set; }
+
+    // Set by the step runner for a journaled step: where progress goes, and the intent its first write carries.
+    private Activation? _progressRun;
+    private StepStarted? _progressIntent;
+    private bool _progressIntentJournaled;
+    private StepProgressWriter? _progress;
+    private int _progressClosed;
+
+    internal void EnableProgress(Activation run, StepStarted intent, bool intentJournaled)
+    {
+        _progressRun = run;
+        _progressIntent = intent;
+        _progressIntentJournaled = intentJournaled;
+    }
+
+    // Ends progress reporting for the attempt; null when the body reported none.
+    internal StepProgressWriter? CloseProgress()
+    {
+        if (_progressRun is null)
+        {
+            return null;
+        }
+
+        Interlocked.Exchange(ref _progressClosed, 1);
+        return Interlocked.CompareExchange(ref _progress, null, null);
+    }
 
     internal static string MakeIdempotencyKey(RunId runId, int step) => $"{runId.Value}:{step}";
 }

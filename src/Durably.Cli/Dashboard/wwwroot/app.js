@@ -105,6 +105,7 @@ function badge(state) {
 
 async function showList() {
   currentRun = null;
+  stopRunWatch();
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const status = params.get("status") || "";
   const workflow = params.get("workflow") || "";
@@ -243,6 +244,7 @@ async function showRun(runId) {
     t.parentRunId ? h("p", { class: "detail parent" }, "Child run of ", runLink(t.parentRunId), " (its step " + t.parentStep + ")") : null,
     h("dl", { class: "meta" }, meta.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", { title: v }, v)))),
     waiting.length > 0 ? [h("h2", {}, "Waiting for approval"), h("div", { class: "approvals" }, waiting.map(s => approvalCard({ runId: t.runId, workflow: t.workflow, gate: s.approvalGate, step: s.step, waitingSince: s.startedAt, timeoutAt: s.dueAt })))] : null,
+    liveOutput(t),
     h("h2", {}, "Timeline"),
     h("div", { class: "card" }, t.steps.length === 0 ? h("div", { class: "empty" }, "No steps yet.") :
       h("table", { id: "steps" },
@@ -265,6 +267,83 @@ async function showRun(runId) {
 
   // Bar widths are set through the CSSOM: the page's Content-Security-Policy forbids inline style attributes.
   view.querySelectorAll(".bar i[data-w]").forEach(bar => { bar.style.width = Math.max(2, Number(bar.dataset.w) * 0.9) + "px"; });
+  if (!["completed", "failed", "cancelled", "compensated"].includes(t.status)) watchRun(t.runId);
+}
+
+// ---- one run's live events: the run's own event stream (GET /api/runs/{id}/events), resumed from the last event seen ----
+
+let runWatch = null;
+
+// The text that running steps have streamed so far (model replies as they arrive), shown above the timeline.
+function liveOutput(t) {
+  const w = runWatch && runWatch.runId === t.runId ? runWatch : null;
+  const steps = w ? Object.keys(w.live) : [];
+  if (steps.length === 0) return null;
+  return [h("h2", {}, "Live output"), h("div", { class: "card" }, steps.map(step =>
+    h("div", { class: "live-step", "data-step": step }, h("div", { class: "kind" }, "step " + step + " " + (w.live[step].name || "")), h("pre", { class: "value live-output" }, w.live[step].text))))];
+}
+
+function stopRunWatch() {
+  if (runWatch) runWatch.controller.abort();
+  runWatch = null;
+}
+
+function watchRun(runId) {
+  if (runWatch && runWatch.runId === runId) return;
+  stopRunWatch();
+  const w = { runId, controller: new AbortController(), cursor: null, live: {}, ended: false };
+  runWatch = w;
+  (async () => {
+    while (runWatch === w && !w.ended) {
+      try {
+        const extra = { Accept: "text/event-stream" };
+        if (w.cursor !== null) extra["Last-Event-ID"] = w.cursor;
+        const response = await fetch("/api/runs/" + encodeURIComponent(runId) + "/events", { headers: headers(extra), signal: w.controller.signal });
+        // 204: the run has finished and everything was seen; 404: it is gone.
+        if (response.status === 204 || response.status === 404) break;
+        if (!response.ok) throw new Error(String(response.status));
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            onRunEvent(w, buffer.slice(0, end));
+            buffer = buffer.slice(end + 2);
+          }
+        }
+      } catch {
+        if (w.controller.signal.aborted) return;
+      }
+      if (runWatch === w && !w.ended) await new Promise(resolve => setTimeout(resolve, 2000));
+    }
+  })();
+}
+
+function onRunEvent(w, chunk) {
+  let id = null;
+  const data = [];
+  for (const line of chunk.split("\n")) {
+    if (line.startsWith("id:")) id = line.slice(3).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  if (id === null || data.length === 0 || runWatch !== w) return;
+  w.cursor = id;
+  const e = JSON.parse(data.join("\n"));
+  if (e.kind === "step.progress") {
+    const live = w.live[e.step] || (w.live[e.step] = { name: e.name, text: "" });
+    live.text += e.text || "";
+    const shown = view.querySelector(".live-step[data-step='" + e.step + "'] .live-output");
+    if (shown) shown.textContent = live.text;
+    else scheduleRefresh(0);
+    return;
+  }
+  if (e.kind === "step.started" || e.kind === "step.completed" || e.kind === "step.failed") delete w.live[e.step];
+  if (e.kind === "run.completed" || e.kind === "run.failed" || e.kind === "run.cancelled") w.ended = true;
+  scheduleRefresh(100);
 }
 
 // A model step as its reply and the tool calls it asked for; a tool step as its name, arguments and result.

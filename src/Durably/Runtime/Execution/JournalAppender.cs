@@ -116,5 +116,6 @@ internal sealed class JournalAppender(DurableRuntime runtime, RunLease lease, Ru
         }
 
         runtime.RecordAppendLatency(Stopwatch.GetElapsedTime(started));
+        runtime.NotifyAppended(Lease.RunId);
     }
 }

@@ -91,6 +91,11 @@ internal sealed class StepRunner(Activation run)
             Runtime.Observe(static (o, s) => o.OnStepStarting(s.RunId, s.info), (run.RunId, info));
             using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false, options.Telemetry);
             var stepContext = run.NewStepContext(step, name, attempt);
+            if (journal)
+            {
+                stepContext.EnableProgress(run, intent, intentJournaled: kind == StepKind.Effect);
+            }
+
             var started = Stopwatch.GetTimestamp();
             T result;
             try
@@ -107,7 +112,7 @@ internal sealed class StepRunner(Activation run)
                 if (journal)
                 {
                     var failed = new StepFailed { Step = step, Error = run.Seal(ErrorInfo.FromException(ex)), Attempt = attempt, RetryAt = next, DurationMs = elapsed.TotalMilliseconds };
-                    await run.Journal.AppendAsync(kind == StepKind.Effect ? [failed] : [intent, failed]).ConfigureAwait(false);
+                    await run.Journal.AppendAsync(OutcomeEntries(kind, intent, failed, stepContext)).ConfigureAwait(false);
                 }
 
                 Runtime.Observe(static (o, s) => o.OnStepCompleted(s.RunId, s.info, s.elapsed, null, failed: true), (run.RunId, info, elapsed));
@@ -127,7 +132,7 @@ internal sealed class StepRunner(Activation run)
             if (journal || JournalsAfter(kind, options, duration, usage))
             {
                 var completed = new StepCompleted { Step = step, Result = encoded, Attempt = attempt, DurationMs = Math.Round(duration.TotalMilliseconds, 3), Usage = usage };
-                await run.Journal.AppendAsync(kind == StepKind.Effect ? [completed] : [intent, completed]).ConfigureAwait(false);
+                await run.Journal.AppendAsync(OutcomeEntries(kind, intent, completed, stepContext)).ConfigureAwait(false);
             }
 
             DurablyTelemetry.StepExecuted(activity, info, options.Telemetry, result, usage);
@@ -194,6 +199,24 @@ internal sealed class StepRunner(Activation run)
         var payload = codec.Encode(arguments);
         var json = payload.IsJson ? payload.Data.Span : JsonMarshal.GetRawUtf8Value(codec.Decode<JsonElement>(payload));
         return Convert.ToHexStringLower(SHA256.HashData(json))[..16];
+    }
+
+    // An outcome follows the step's intent, which effects and steps that reported progress journaled already, and the
+    // progress not yet journaled (in the same write: no extra sync).
+    private static IReadOnlyList<JournalEntry> OutcomeEntries(StepKind kind, StepStarted intent, JournalEntry outcome, StepContext stepContext)
+    {
+        if (stepContext.CloseProgress() is not { } progress)
+        {
+            return kind == StepKind.Effect ? [outcome] : [intent, outcome];
+        }
+
+        var (tail, intentJournaled) = progress.Close();
+        return (intentJournaled, tail) switch
+        {
+            (false, _) => [intent, outcome],
+            (true, null) => [outcome],
+            (true, { } rest) => [rest, outcome],
+        };
     }
 
     // The body runs without the ambient RunContext, so durable calls made inside it are not journaled as nested
