@@ -72,6 +72,6 @@ internal sealed class ScheduleTimes
             return DateTimeOffset.FromUnixTimeMilliseconds(((Math.DivRem(ms, _intervalMilliseconds, out var rest) - (rest < 0 ? 1 : 0)) + 1) * _intervalMilliseconds);
         }
 
-        return _cron.GetNextOccurrence(time, _zone, inclusive: false);
+        return _cron.GetNextOccurrence(time, _zone, inclusive: false)?.ToUniversalTime();
     }
 }

@@ -1,6 +1,6 @@
 namespace Durably.Storage;
 
-public sealed partial class InMemoryJournalStore
+public sealed partial class InMemoryJournalStore : IScheduleStore
 {
     // Kept serialized, as the durable stores keep them, so a record that does not round-trip fails here too.
     private readonly SortedDictionary<string, byte[]> _schedules = new(StringComparer.Ordinal);

@@ -7,7 +7,7 @@ namespace Durably.Storage;
 /// Entries are serialized to the wire format on append and parsed on read, exactly as the durable
 /// stores do, so a value that does not round-trip fails here too. Thread-safe.
 /// </remarks>
-public sealed partial class InMemoryJournalStore : IJournalStore, IScheduleStore
+public sealed partial class InMemoryJournalStore : IJournalStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<RunId, RunState> _runs = [];
