@@ -37,7 +37,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     // Starts the worker and returns once it has started its runtime (it printed "ready NAME"). With a child ledger, it also
     // executes ChildWorkflows runs, whose effects append to that file.
-    public static async Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
+    public static Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
+    {
+        string[] args = ["pg-worker", TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
+        return StartCommandAsync(name, childLedger is null ? args : [.. args, childLedger]);
+    }
+
+    // Starts any TestHost command that prints "ready NAME" once started (such as schedule-worker), and waits for that line.
+    public static async Task<WorkerProcess> StartCommandAsync(string name, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -47,14 +54,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
-        foreach (var arg in new[] { "pg-worker", TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
-        }
-
-        if (childLedger is not null)
-        {
-            info.ArgumentList.Add(childLedger);
         }
 
         var worker = new WorkerProcess(name, Process.Start(info) ?? throw new InvalidOperationException("Could not start Durably.TestHost."));
