@@ -38,6 +38,10 @@ public sealed record ScheduleDefinition
     /// <summary>Gets what is done with fires missed while no worker ran the schedule. Default <see cref="CatchUpPolicy.Last"/>.</summary>
     public CatchUpPolicy CatchUp { get; init; } = CatchUpPolicy.Last;
 
+    /// <summary>Checks the definition: the id, the workflow name, exactly one of a readable cron expression (and known time zone) or a whole-second interval, and the policies.</summary>
+    /// <exception cref="ArgumentException">Something is invalid; the message says what to change.</exception>
+    public void Validate() => ScheduleSpecs.Check(this);
+
     /// <summary>Creates a cron schedule.</summary>
     /// <param name="id">The schedule's id.</param>
     /// <param name="workflow">The workflow each fire starts.</param>
