@@ -19,6 +19,7 @@ internal sealed class ScheduleRunner
     private readonly IScheduleStore _store;
     private readonly ILogger _logger;
     private readonly HashSet<string> _unknownWorkflows = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Id, long Version)> _unreadable = [];
     private Task? _loop;
 
     public ScheduleRunner(DurableRuntime runtime, IScheduleStore store, ILogger logger)
@@ -101,13 +102,30 @@ internal sealed class ScheduleRunner
                 continue;
             }
 
+            ScheduleTimes times;
             try
             {
-                again |= await FireAsync(record, now, cancellationToken).ConfigureAwait(false);
+                times = ScheduleSpecs.TimesOf(record);
+            }
+            catch (ArgumentException ex)
+            {
+                // A spec this machine cannot read (a time zone it does not know): said once per version, and no reason to back
+                // off from the other schedules; a worker that can read it fires it.
+                if (_unreadable.Add((record.ScheduleId, record.Version)))
+                {
+                    Log.ScheduleFireFailed(_logger, record.ScheduleId, ex);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                again |= await FireAsync(record, times, now, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                // One schedule's failure (its store write, a spec this machine cannot read) does not hold up the others.
+                // One schedule's failure (a store write) does not hold up the others; the pass then backs off.
                 Log.ScheduleFireFailed(_logger, record.ScheduleId, ex);
                 failed ??= ex;
             }
@@ -122,9 +140,8 @@ internal sealed class ScheduleRunner
     }
 
     // Starts what the plan says and saves the schedule; true when the schedule needs another look now.
-    private async Task<bool> FireAsync(ScheduleRecord record, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<bool> FireAsync(ScheduleRecord record, ScheduleTimes times, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var times = ScheduleSpecs.TimesOf(record);
         var previousUnfinished = false;
         if (record.LastRunId is { } last && record.Overlap != ScheduleOverlap.AllowAll)
         {
