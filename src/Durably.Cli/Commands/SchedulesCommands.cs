@@ -184,10 +184,12 @@ internal static class SchedulesCommands
         _ => "last",
     }) + $" (grace {policy.Grace})";
 
-    private static object ToJson(ScheduleRecord s) => new
+    // The shape of a schedule in --json and in the dashboard's API.
+    internal static object ToJson(ScheduleRecord s) => new
     {
         scheduleId = s.ScheduleId,
         workflow = s.Workflow,
+        when = When(s),
         input = s.Input is { IsJson: true } json ? System.Text.Json.JsonDocument.Parse(json.Data).RootElement.Clone() : (object?)null,
         cron = s.Cron,
         timeZone = s.TimeZone,

@@ -111,7 +111,7 @@ async function showList() {
   const query = new URLSearchParams();
   if (status) query.set("status", status);
   if (workflow) query.set("workflow", workflow);
-  const [runs, approvals] = await Promise.all([api("/api/runs?" + query), api("/api/approvals")]);
+  const [runs, approvals, schedules] = await Promise.all([api("/api/runs?" + query), api("/api/approvals"), api("/api/schedules")]);
 
   const statusSelect = h("select", { id: "filter-status", "aria-label": "Status", onchange: applyFilters },
     h("option", { value: "" }, "All statuses"),
@@ -123,6 +123,7 @@ async function showList() {
     approvals.approvals.length === 0
       ? h("div", { class: "card empty" }, "No run waits for an approval.")
       : h("div", { class: "approvals" }, approvals.approvals.map(approvalCard)),
+    schedulesCard(schedules.schedules),
     h("h2", {}, "Runs"),
     h("div", { class: "filters" }, statusSelect, workflowInput),
     h("div", { class: "card" }, runs.runs.length === 0
@@ -136,6 +137,23 @@ async function showList() {
             h("td", {}, badge(run.status)),
             h("td", { title: when(run.updatedAt) }, ago(run.updatedAt)),
             h("td", { class: "notes" }, clip(run.statusDetail || "", 120))))))));
+}
+
+// The store's schedules (left out when it has none): timing, state, next and last fire, and the last fire's run.
+function schedulesCard(schedules) {
+  if (schedules.length === 0) return null;
+  return [
+    h("h2", {}, "Schedules"),
+    h("div", { class: "card" }, h("table", { id: "schedules" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Schedule"), h("th", {}, "Workflow"), h("th", {}, "When"), h("th", {}, "State"), h("th", {}, "Next fire"), h("th", {}, "Last fire"))),
+      h("tbody", {}, schedules.map(s => h("tr", { "data-schedule": s.scheduleId },
+        h("td", { class: "mono" }, s.scheduleId),
+        h("td", {}, s.workflow),
+        h("td", {}, s.when),
+        h("td", {}, badge(s.paused ? "paused" : "active")),
+        h("td", { title: s.nextFireAt ? when(s.nextFireAt) : "" }, s.nextFireAt ? when(s.nextFireAt) : "-"),
+        h("td", { class: "mono" }, s.lastFireAt ? when(s.lastFireAt) : "-", s.lastRunId ? h("div", { class: "sub" }, runLink(s.lastRunId)) : null)))))),
+  ];
 }
 
 function applyFilters() {
