@@ -187,6 +187,24 @@ public sealed class ScheduleRuntimeTests : IAsyncDisposable
         Assert.Equal("nope", error.ScheduleId);
     }
 
+    [Fact]
+    public async Task Scheduler_StoreFailsForAWhile_LogsBacksOffAndFiresOnceItRecovers()
+    {
+        var flaky = new FlakyScheduleStore(_store) { FailuresLeft = 3 };
+        var log = new EventLog();
+        var runtime = new DurableRuntime(flaky, new DurableRuntimeOptions { WorkerId = "w1", TimeProvider = _clock, PollInterval = TimeSpan.FromMilliseconds(200) }, log);
+        _runtimes.Add(runtime);
+        runtime.Register<string, string>("report", (ctx, team) => Task.FromResult($"report for {team}"));
+        await new DurableClient(_store, new DurableClientOptions { TimeProvider = _clock }).Schedules.SaveAsync(ScheduleDefinition.Every("flaky", "report", TimeSpan.FromSeconds(5), "ops"));
+        await runtime.StartAsync();
+
+        await AdvanceUntilAsync(async () => (await RunsAsync()).Any(r => r.Status == RunStatus.Completed));
+
+        Assert.True(flaky.FailuresLeft < 0, "The scheduler never listed the schedules after the failures.");
+        Assert.Equal(3, log.Count(1400));
+        Assert.Equal("flaky@20260301T120005Z", (await RunsAsync()).Select(r => r.RunId.Value).Order().First());
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var runtime in _runtimes)
@@ -221,5 +239,78 @@ public sealed class ScheduleRuntimeTests : IAsyncDisposable
         public Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default) => inner.PurgeRunsAsync(request, cancellationToken);
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    // The in-memory store, whose schedule listing fails (as a store whose server is down) a given number of times.
+    private sealed class FlakyScheduleStore(InMemoryJournalStore inner) : IJournalStore, IScheduleStore
+    {
+        private int _failuresLeft;
+
+        public int FailuresLeft
+        {
+            get => Volatile.Read(ref _failuresLeft);
+            init => _failuresLeft = value;
+        }
+
+        public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(ScheduleQuery query, CancellationToken cancellationToken = default)
+            => Interlocked.Decrement(ref _failuresLeft) >= 0
+                ? throw new JournalStoreException("The store is unreachable (test).")
+                : inner.ListSchedulesAsync(query, cancellationToken);
+
+        public Task<ScheduleRecord?> GetScheduleAsync(string scheduleId, CancellationToken cancellationToken = default) => inner.GetScheduleAsync(scheduleId, cancellationToken);
+
+        public Task<ScheduleRecord?> SaveScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken = default) => inner.SaveScheduleAsync(schedule, cancellationToken);
+
+        public Task<bool> DeleteScheduleAsync(string scheduleId, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(scheduleId, cancellationToken);
+
+        public ValueTask AppendAsync(IReadOnlyList<RunAppend> appends, CancellationToken cancellationToken = default) => inner.AppendAsync(appends, cancellationToken);
+
+        public Task<IReadOnlyList<Journal.JournalEntry>> ReadAsync(RunId runId, long fromSequence = 0, CancellationToken cancellationToken = default) => inner.ReadAsync(runId, fromSequence, cancellationToken);
+
+        public Task<RunRecord?> GetRunAsync(RunId runId, CancellationToken cancellationToken = default) => inner.GetRunAsync(runId, cancellationToken);
+
+        public Task<RunPage> ListRunsAsync(RunQuery query, CancellationToken cancellationToken = default) => inner.ListRunsAsync(query, cancellationToken);
+
+        public Task<DeliveredSignal> DeliverSignalAsync(RunId runId, SignalMessage signal, CancellationToken cancellationToken = default) => inner.DeliverSignalAsync(runId, signal, cancellationToken);
+
+        public Task<IReadOnlyList<DeliveredSignal>> ReadSignalsAsync(RunId runId, long afterSignalId = 0, CancellationToken cancellationToken = default) => inner.ReadSignalsAsync(runId, afterSignalId, cancellationToken);
+
+        public Task<IReadOnlyList<RunLease>> ClaimRunsAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimRunsAsync(request, cancellationToken);
+
+        public Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => inner.TryClaimRunAsync(runId, owner, leaseDuration, cancellationToken);
+
+        public Task<RunLease> RenewLeaseAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+
+        public Task ReleaseLeaseAsync(RunLease lease, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(lease, cancellationToken);
+
+        public Task<PurgeResult> PurgeRunsAsync(PurgeRequest request, CancellationToken cancellationToken = default) => inner.PurgeRunsAsync(request, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    // Counts log events by id.
+    private sealed class EventLog : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> _events = new();
+
+        public int Count(int eventId) => _events.Count(e => e == eventId);
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => _events.Enqueue(eventId.Id);
     }
 }
