@@ -39,6 +39,7 @@ internal static class DurablyCommandLine
             ForkCommand.Build(),
             ServeCommand.Build(),
             TokensCommands.Build(),
+            SchedulesCommands.Build(),
         };
 
         AddExitCodesToHelp(root);
@@ -98,6 +99,8 @@ internal static class DurablyCommandLine
         CliException cli => (cli.ExitCode, cli.Message),
         OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.Interrupted, "Interrupted."),
         RunNotFoundException => (ExitCodes.NotFound, ex.Message),
+        Scheduling.ScheduleNotFoundException => (ExitCodes.NotFound, ex.Message),
+        NotSupportedException => (ExitCodes.Failed, ex.Message),
         JournalStoreNotFoundException store => (ExitCodes.StoreMissing, $"The store '{store.StoreLocation}' does not exist. durably never creates a store: check --store (or DURABLY_STORE), or start your host once to create it."),
         JournalStoreLockedException => (ExitCodes.Locked, ex.Message + " (durably waited --busy-timeout seconds.)"),
         JournalCorruptedException => (ExitCodes.Damaged, ex.Message),

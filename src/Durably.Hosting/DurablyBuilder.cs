@@ -1,4 +1,5 @@
 using Durably;
+using Durably.Scheduling;
 using Durably.Storage;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -41,6 +42,19 @@ public sealed class DurablyBuilder
     {
         Services.AddTransient<TWorkflow>();
         Registrations.Add((services, runtime) => runtime.Register(() => (Workflow<TInput, TResult>)services.GetRequiredService<TWorkflow>()));
+        return this;
+    }
+
+    /// <summary>Registers a schedule that starts runs of a registered workflow; the host saves it into the store at start-up.</summary>
+    /// <remarks>See <see cref="DurableRuntime.AddSchedule"/>: a changed definition updates the stored schedule (a pause is kept), an unchanged
+    /// one writes nothing, and every worker of the store fires each schedule exactly once per fire time. The store must support schedules
+    /// (SQLite, PostgreSQL, in-memory); the host fails to start with <see cref="NotSupportedException"/> otherwise.</remarks>
+    /// <exception cref="ArgumentException">The definition is invalid (checked here, before the host starts).</exception>
+    public DurablyBuilder AddSchedule(ScheduleDefinition schedule)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        schedule.Validate();
+        Registrations.Add((_, runtime) => runtime.AddSchedule(schedule));
         return this;
     }
 }

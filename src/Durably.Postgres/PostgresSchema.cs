@@ -125,6 +125,7 @@ internal static partial class PostgresSchema
             CONSTRAINT signals_pkey PRIMARY KEY (id),
             CONSTRAINT signals_run_fkey FOREIGN KEY (run) REFERENCES {s}.runs(id) ON DELETE CASCADE);
         CREATE INDEX IF NOT EXISTS signals_run ON {s}.signals(run, id);
+        {SchedulesScript(s)}
         INSERT INTO {s}.schema_info(version) SELECT {Version} WHERE NOT EXISTS (SELECT 1 FROM {s}.schema_info);
         {QueueScript(s)}
         """ + BlobTablesScript(s);
@@ -171,6 +172,19 @@ internal static partial class PostgresSchema
         CREATE INDEX IF NOT EXISTS runs_queued ON {s}.runs(queue, queue_key) WHERE queue IS NOT NULL AND status < 3;
         CREATE INDEX IF NOT EXISTS runs_queue_window ON {s}.runs(queue, first_dequeued_at) WHERE first_dequeued_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS runs_queue_started ON {s}.runs(queue, queue_key, created_at) WHERE queue IS NOT NULL;
+        """;
+
+    // Schedules (IScheduleStore), added after version 1 without changing it: one row per schedule, the record as JSON, and
+    // when it is next due (NULL when paused). Created by CreateOrUpdate like the rest (IF NOT EXISTS); Validate does not
+    // require it, so a schema made before schedules still opens, and a schedule verb on it names the missing table.
+    private static string SchedulesScript(string s) => $"""
+        CREATE TABLE IF NOT EXISTS {s}.schedules(
+            schedule_id text NOT NULL,
+            version bigint NOT NULL,
+            due_at timestamptz,
+            data bytea NOT NULL,
+            CONSTRAINT schedules_pkey PRIMARY KEY (schedule_id));
+        CREATE INDEX IF NOT EXISTS schedules_due ON {s}.schedules(due_at) WHERE due_at IS NOT NULL;
         """;
 
     public static async Task InitializeAsync(NpgsqlDataSource dataSource, string schema, PostgresSchemaMode mode, string location, CancellationToken cancellationToken)

@@ -20,7 +20,7 @@ internal static class SqliteSchema
     // once: clustering entries by run, or indexing them by (run, seq), would dirty one page per run per
     // commit, each a 4 KiB WAL frame to write and sync; this layout dirties the table's last pages and the
     // run rows only. Reading a run's journal follows the links back, one rowid lookup per entry.
-    private const string CreateSql = """
+    private const string CreateSql = $"""
         CREATE TABLE runs(
             id INTEGER PRIMARY KEY,
             run_id TEXT NOT NULL UNIQUE,
@@ -60,6 +60,7 @@ internal static class SqliteSchema
             sender TEXT,
             delivered_at INTEGER NOT NULL);
         CREATE INDEX signals_run ON signals(run, id);
+        {SchedulesSql}
         """ + BlobTablesSql + "\n" + QueueTablesSql;
 
     // Payload blobs (large payloads kept outside the rows, SqliteJournalStore.Blobs.cs): one row per run and blob it refers to,
@@ -149,6 +150,26 @@ internal static class SqliteSchema
             throw;
         }
     }
+        """;
+
+    // Schedules (IScheduleStore), added after schema version 1 without changing it: one row per schedule, the record as JSON
+    // with its checksum, and when it is next due (NULL when paused) for the scheduler's look at the due ones. Created in new
+    // files by CreateSql and in older files at their first open by this version (AddTables); older versions of Durably open
+    // files that have it and leave it alone.
+    private const string SchedulesSql = """
+        CREATE TABLE IF NOT EXISTS schedules(
+            schedule_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            due_at INTEGER,
+            data BLOB NOT NULL,
+            crc INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS schedules_due ON schedules(due_at) WHERE due_at IS NOT NULL;
+        """;
+
+    private static readonly (string Name, string Sql)[] AddedTables =
+    [
+        ("schedules", SchedulesSql),
+    ];
 
     public static void Initialize(SqliteConnection connection, string path, SqliteJournalStoreOptions options)
     {
@@ -183,6 +204,7 @@ internal static class SqliteSchema
         }
 
         CheckTables(connection, path);
+        AddTables(connection);
         AddIndexes(connection);
         AddBlobTables(connection);
         AddQueueSchema(connection);
@@ -204,6 +226,17 @@ internal static class SqliteSchema
         ("runs_ready", "CREATE INDEX IF NOT EXISTS runs_ready ON runs(id) WHERE status < 2"),
         ("runs_leased", "CREATE INDEX IF NOT EXISTS runs_leased ON runs(lease_owner) WHERE lease_owner IS NOT NULL"),
     ];
+
+    private static void AddTables(SqliteConnection connection)
+    {
+        foreach (var (name, sql) in AddedTables)
+        {
+            if (Scalar(connection, $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{name}'") == "0")
+            {
+                Execute(connection, sql);
+            }
+        }
+    }
 
     private static void AddIndexes(SqliteConnection connection)
     {

@@ -20,7 +20,7 @@ public sealed class CommandTests(StoreFixture fixture) : IClassFixture<StoreFixt
         var journal = await Processes.DurablyAsync("journal", "--help");
 
         Assert.Equal(0, root.ExitCode);
-        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "cancel", "fork", "serve", "tokens" })
+        foreach (var command in new[] { "runs", "journal", "signal", "approve", "reject", "resolve", "cancel", "fork", "serve", "tokens", "schedules" })
         {
             Assert.Contains($"\n  {command} ", root.Stdout, StringComparison.Ordinal);
         }

@@ -26,6 +26,30 @@ public sealed class DashboardTests(DashboardFixture dashboard) : IClassFixture<D
     }
 
     [Fact]
+    public async Task RunList_StoreWithASchedule_ShowsItInTheSchedulesTableAndTheApi()
+    {
+        // A workflow no process registers, so the host's scheduler leaves it alone.
+        await using (var store = await Durably.Sqlite.SqliteJournalStore.OpenAsync(new Durably.Sqlite.SqliteJournalStoreOptions { Path = dashboard.Store, CreateIfMissing = false }))
+        {
+            await new DurableClient(store).Schedules.SaveAsync(Durably.Scheduling.ScheduleDefinition.ForCron("dashboard-digest", "digest-nobody-runs", "0 2 * * *"));
+        }
+
+        using var http = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+        using var listed = JsonDocument.Parse(await http.GetStringAsync("api/schedules"));
+        var page = await dashboard.NewPageAsync();
+        await page.GotoAsync(dashboard.Url);
+        var row = page.Locator("#schedules tr[data-schedule='dashboard-digest']");
+        await row.WaitForAsync();
+
+        Assert.True(listed.RootElement.GetProperty("supported").GetBoolean());
+        var schedule = Assert.Single(listed.RootElement.GetProperty("schedules").EnumerateArray(), s => s.GetProperty("scheduleId").GetString() == "dashboard-digest");
+        Assert.Equal("digest-nobody-runs", schedule.GetProperty("workflow").GetString());
+        var text = await row.InnerTextAsync();
+        Assert.Contains("cron '0 2 * * *' UTC", text, StringComparison.Ordinal);
+        Assert.Contains("active", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Approve_InThePage_FinishesTheRunAndJournalsTheApprover()
     {
         var page = await dashboard.NewPageAsync();

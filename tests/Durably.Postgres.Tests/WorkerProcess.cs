@@ -41,7 +41,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
         => StartAsync("pg-worker", schema, name, lease, childLedger);
 
     // Starts a worker of another TestHost command that takes the same arguments (pg-queue-worker).
-    public static async Task<WorkerProcess> StartAsync(string command, string schema, string name, TimeSpan lease, string? childLedger = null)
+    public static Task<WorkerProcess> StartAsync(string command, string schema, string name, TimeSpan lease, string? childLedger = null)
+    {
+        string[] args = [command, TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
+        return StartCommandAsync(name, childLedger is null ? args : [.. args, childLedger]);
+    }
+
+    // Starts any TestHost command that prints "ready NAME" once started (such as schedule-worker), and waits for that line.
+    public static async Task<WorkerProcess> StartCommandAsync(string name, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -51,14 +58,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
-        foreach (var arg in new[] { command, TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
-        }
-
-        if (childLedger is not null)
-        {
-            info.ArgumentList.Add(childLedger);
         }
 
         var worker = new WorkerProcess(name, Process.Start(info) ?? throw new InvalidOperationException("Could not start Durably.TestHost."));

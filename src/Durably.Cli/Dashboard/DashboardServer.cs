@@ -106,6 +106,13 @@ internal static class DashboardServer
             return Results.Json(new { approvals = pending }, CliJson.Compact);
         })).Requires(DashboardAuth.ReadAction);
 
+        api.MapGet("/schedules", (CancellationToken cancellationToken) => Handle(async () =>
+        {
+            // A store without schedules has none to show; the page then leaves the section out.
+            var schedules = client.Store is IScheduleStore ? await client.Schedules.ListAsync(new ScheduleQuery { MaxCount = 500 }, cancellationToken) : [];
+            return Results.Json(new { supported = client.Store is IScheduleStore, schedules = schedules.Select(Commands.SchedulesCommands.ToJson) }, CliJson.Compact);
+        })).Requires(DashboardAuth.ReadAction);
+
         foreach (var (action, approve) in new[] { ("approve", true), ("reject", false) })
         {
             api.MapPost($"/runs/{{runId}}/{action}/{{gate}}", (HttpContext http, string runId, string gate, CancellationToken cancellationToken) => Handle(async () =>

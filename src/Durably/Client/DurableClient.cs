@@ -17,6 +17,7 @@ namespace Durably;
 public sealed class DurableClient
 {
     private readonly DurableRuntime? _worker;
+    private Scheduling.ScheduleClient? _schedules;
 
     /// <summary>Creates a client over <paramref name="store"/>.</summary>
     /// <param name="store">The store the workers use.</param>
@@ -44,6 +45,10 @@ public sealed class DurableClient
 
     /// <summary>Gets the options.</summary>
     public DurableClientOptions Options { get; }
+
+    /// <summary>Gets the schedules of the store: create, list, pause, resume, trigger and delete them.</summary>
+    /// <remarks>Needs a store that implements <see cref="IScheduleStore"/>; its verbs throw <see cref="NotSupportedException"/> otherwise.</remarks>
+    public Scheduling.ScheduleClient Schedules => _schedules ??= new Scheduling.ScheduleClient(this);
 
     /// <summary>Starts a run of <paramref name="workflow"/>, or returns the existing run when <see cref="StartRunOptions.RunId"/> names one.</summary>
     /// <param name="workflow">The workflow's registered name.</param>
@@ -375,6 +380,10 @@ public sealed class DurableClient
                 return new RunHandle(this, runId, isNew: false);
         }
     }
+
+    // Starts the run of a schedule's fire or trigger, its input encoded already; an existing run of that id is the fire's run.
+    internal Task<RunHandle> StartScheduledAsync(RunId runId, string workflow, Payload? input, CancellationToken cancellationToken)
+        => CreateAsync(runId, NewStart(workflow, _worker?.FindWorkflow(workflow)?.Options, input), cancellationToken);
 
     // Starts the child run of a parent's step (RunContext.RunChildAsync), or finds it started already: its id is derived from
     // the parent's id and the step, so a parent that starts it again after a crash finds the first start.

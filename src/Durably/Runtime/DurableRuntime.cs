@@ -117,6 +117,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
             throw new InvalidOperationException("The runtime is started already.");
         }
 
+        CheckSchedulesSupported();
         var recovered = await ClaimAndLaunchAsync(includeOwnLeases: true, cancellationToken).ConfigureAwait(false);
         if (recovered > 0)
         {
@@ -124,6 +125,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         }
 
         _loop = Task.Run(LoopAsync, CancellationToken.None);
+        await StartSchedulesAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops executing: in-flight runs are abandoned where they are (their journals say how far they got) and resume on the next start.</summary>
@@ -140,6 +142,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         {
             await _loop.ConfigureAwait(false);
         }
+
+        await StopSchedulesAsync().ConfigureAwait(false);
 
         Task[] executions;
         lock (_executions)

@@ -12,10 +12,10 @@ public sealed class PublicStoreSpiTests
     [Fact]
     public void InMemoryJournalStore_CompiledOutsideTheCore_NeedsOnlyPublicMembers()
     {
-        // Its partial files too (InMemoryJournalStore.Queues.cs: IRunQueueStore).
+        // Its partial files too (InMemoryJournalStore.Queues.cs: IRunQueueStore; InMemoryJournalStore.Schedules.cs: IScheduleStore).
         var sources = Directory.GetFiles(Path.Combine(RepositoryRoot(), "src", "Durably", "Storage"), "InMemoryJournalStore*.cs").Select(File.ReadAllText).ToArray();
 
-        Assert.True(sources.Length >= 2);
+        Assert.True(sources.Length >= 3);
         Assert.Empty(CompileOutsideTheCore(sources));
     }
 

@@ -112,7 +112,7 @@ async function showList() {
   const query = new URLSearchParams();
   if (status) query.set("status", status);
   if (workflow) query.set("workflow", workflow);
-  const [runs, approvals, queues] = await Promise.all([api("/api/runs?" + query), api("/api/approvals"), api("/api/queues")]);
+  const [runs, approvals, queues, schedules] = await Promise.all([api("/api/runs?" + query), api("/api/approvals"), api("/api/queues"), api("/api/schedules")]);
 
   const statusSelect = h("select", { id: "filter-status", "aria-label": "Status", onchange: applyFilters },
     h("option", { value: "" }, "All statuses"),
@@ -125,6 +125,7 @@ async function showList() {
       ? h("div", { class: "card empty" }, "No run waits for an approval.")
       : h("div", { class: "approvals" }, approvals.approvals.map(approvalCard)),
     queues.queues.length === 0 ? null : [h("h2", {}, "Queues"), queueTable(queues.queues)],
+    schedulesCard(schedules.schedules),
     h("h2", {}, "Runs"),
     h("div", { class: "filters" }, statusSelect, workflowInput),
     h("div", { class: "card" }, runs.runs.length === 0
@@ -165,6 +166,22 @@ function queueTable(queues) {
       h("td", { "data-count": "limited", class: q.limited > 0 ? "limited" : "" }, number(q.limited)),
       h("td", { "data-count": "suspended" }, number(q.suspended)),
       h("td", { "data-count": "window" }, number(q.dequeuedInWindow)))))));
+
+// The store's schedules (left out when it has none): timing, state, next and last fire, and the last fire's run.
+function schedulesCard(schedules) {
+  if (schedules.length === 0) return null;
+  return [
+    h("h2", {}, "Schedules"),
+    h("div", { class: "card" }, h("table", { id: "schedules" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Schedule"), h("th", {}, "Workflow"), h("th", {}, "When"), h("th", {}, "State"), h("th", {}, "Next fire"), h("th", {}, "Last fire"))),
+      h("tbody", {}, schedules.map(s => h("tr", { "data-schedule": s.scheduleId },
+        h("td", { class: "mono" }, s.scheduleId),
+        h("td", {}, s.workflow),
+        h("td", {}, s.when),
+        h("td", {}, badge(s.paused ? "paused" : "active")),
+        h("td", { title: s.nextFireAt ? when(s.nextFireAt) : "" }, s.nextFireAt ? when(s.nextFireAt) : "-"),
+        h("td", { class: "mono" }, s.lastFireAt ? when(s.lastFireAt) : "-", s.lastRunId ? h("div", { class: "sub" }, runLink(s.lastRunId)) : null)))))),
+  ];
 }
 
 function applyFilters() {
