@@ -150,7 +150,6 @@ internal static class SqliteSchema
             throw;
         }
     }
-        """;
 
     // Schedules (IScheduleStore), added after schema version 1 without changing it: one row per schedule, the record as JSON
     // with its checksum, and when it is next due (NULL when paused) for the scheduler's look at the due ones. Created in new
