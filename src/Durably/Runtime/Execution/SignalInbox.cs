@@ -14,6 +14,8 @@ internal sealed class SignalInbox
     private readonly IReadOnlyList<DeliveredSignal> _delivered;
     private readonly HashSet<long> _consumed;
     private readonly long _readUpTo;
+    private long _cancelCheckedUpTo;
+    private volatile DeliveredSignal? _lateCancel;
 
     private SignalInbox(IJournalStore store, RunId runId, IReadOnlyList<DeliveredSignal> delivered, RunHistory history)
     {
@@ -22,6 +24,7 @@ internal sealed class SignalInbox
         _delivered = delivered;
         _consumed = [.. history.ConsumedSignalIds];
         _readUpTo = delivered.Count == 0 ? 0 : delivered[^1].SignalId;
+        _cancelCheckedUpTo = _readUpTo;
     }
 
     // True when a cancel was delivered: the activation starts cancelled.
@@ -52,8 +55,28 @@ internal sealed class SignalInbox
 
     public string? CancelReason(IPayloadCodec codec)
     {
-        var signal = _delivered.FirstOrDefault(s => s.Name == SignalNames.Cancel);
+        var signal = _delivered.FirstOrDefault(s => s.Name == SignalNames.Cancel) ?? _lateCancel;
         return signal?.Payload is { } payload ? codec.Decode<string>(payload) : "cancelled";
+    }
+
+    // Reads the signals delivered since the last look and says whether a cancel is among them: a cancel requested by a client in
+    // another process, while this activation runs. Called by the lease renewal loop only (one caller at a time).
+    public async Task<bool> CancelArrivedAsync(CancellationToken cancellationToken)
+    {
+        if (HasCancel || _lateCancel is not null)
+        {
+            return false;
+        }
+
+        var fresh = await _store.ReadSignalsAsync(_runId, _cancelCheckedUpTo, cancellationToken).ConfigureAwait(false);
+        if (fresh.Count == 0)
+        {
+            return false;
+        }
+
+        _cancelCheckedUpTo = fresh[^1].SignalId;
+        _lateCancel = fresh.FirstOrDefault(s => s.Name == SignalNames.Cancel);
+        return _lateCancel is not null;
     }
 
     // Reads signals delivered since the run loaded; true if any arrived (the run should go on instead of sleeping).
