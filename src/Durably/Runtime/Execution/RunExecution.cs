@@ -168,6 +168,10 @@ internal sealed class RunExecution
 
         if (cancellation.CancelRequested)
         {
+            // A cancel that reached this activation while it ran (by the runtime's own client) was delivered after the inbox was
+            // read: read it now, for its reason.
+            await _run.Inbox.CancelArrivedAsync(CancellationToken.None).ConfigureAwait(false);
+
             // The run's children stop with it (and theirs with them), before its compensations run; also when the workflow
             // caught the cancellation and returned.
             await Children.CancelChildrenAsync(_run.Inbox.CancelReason(_run.Codec) ?? "cancelled").ConfigureAwait(false);

@@ -60,7 +60,8 @@ internal sealed class SignalInbox
     }
 
     // Reads the signals delivered since the last look and says whether a cancel is among them: a cancel requested by a client in
-    // another process, while this activation runs. Called by the lease renewal loop only (one caller at a time).
+    // another process, while this activation runs (the lease renewal loop asks), or the one the runtime's own client acted on
+    // (the activation asks as it ends cancelled, for the reason). Two callers at once at most read the same signals twice.
     public async Task<bool> CancelArrivedAsync(CancellationToken cancellationToken)
     {
         if (HasCancel || _lateCancel is not null)
@@ -68,15 +69,20 @@ internal sealed class SignalInbox
             return false;
         }
 
-        var fresh = await _store.ReadSignalsAsync(_runId, _cancelCheckedUpTo, cancellationToken).ConfigureAwait(false);
+        var fresh = await _store.ReadSignalsAsync(_runId, Volatile.Read(ref _cancelCheckedUpTo), cancellationToken).ConfigureAwait(false);
         if (fresh.Count == 0)
         {
             return false;
         }
 
-        _cancelCheckedUpTo = fresh[^1].SignalId;
-        _lateCancel = fresh.FirstOrDefault(s => s.Name == SignalNames.Cancel);
-        return _lateCancel is not null;
+        Volatile.Write(ref _cancelCheckedUpTo, fresh[^1].SignalId);
+        if (fresh.FirstOrDefault(s => s.Name == SignalNames.Cancel) is not { } cancel)
+        {
+            return false;
+        }
+
+        _lateCancel ??= cancel;
+        return true;
     }
 
     // Reads signals delivered since the run loaded; true if any arrived (the run should go on instead of sleeping).
