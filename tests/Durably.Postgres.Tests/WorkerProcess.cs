@@ -3,9 +3,10 @@ using System.Globalization;
 
 namespace Durably.Postgres.Tests;
 
-// A `pg-worker` child process (Durably.TestHost, copied next to the tests): a real worker on the test's schema that can be
-// killed with SIGKILL, paused with SIGSTOP and continued with SIGCONT. Its stdout and stderr lines are kept for assertions.
-internal sealed class WorkerProcess : IAsyncDisposable
+// A worker child process (Durably.TestHost, copied next to the tests): a real worker that can be killed with SIGKILL, paused
+// with SIGSTOP and continued with SIGCONT. Its stdout and stderr lines are kept for assertions. This part knows no store; the
+// SQLite tests link it too (the `pg-worker` factory is in WorkerProcess.Postgres.cs).
+internal sealed partial class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
@@ -35,9 +36,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    // Starts the worker and returns once it has started its runtime (it printed "ready NAME"). With a child ledger, it also
-    // executes ChildWorkflows runs, whose effects append to that file.
-    public static async Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
+    // Starts Durably.TestHost with these arguments and returns once it has started its runtime (it printed "ready NAME").
+    public static async Task<WorkerProcess> StartAsync(string name, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -47,14 +47,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Durably.TestHost.dll"));
-        foreach (var arg in new[] { "pg-worker", TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
-        }
-
-        if (childLedger is not null)
-        {
-            info.ArgumentList.Add(childLedger);
         }
 
         var worker = new WorkerProcess(name, Process.Start(info) ?? throw new InvalidOperationException("Could not start Durably.TestHost."));

@@ -22,12 +22,13 @@ return args switch
     ["shared-worker", var path, var worker, var ledger] => await SharedWorker.RunAsync(path, worker, ledger),
     ["default-host", var path, var runId, var gate] => await DefaultHost.RunAsync(path, runId, gate),
     ["claim", var path, var runId, var owner] => await ClaimAsync(path, runId, owner),
+    ["heartbeat-worker", .. var rest] => await HeartbeatWorker.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER | heartbeat-worker sqlite PATH WORKER LEASE_MS | heartbeat-worker pg CONNECTION SCHEMA WORKER LEASE_MS");
     return 2;
 }
 
