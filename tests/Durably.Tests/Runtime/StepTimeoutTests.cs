@@ -135,7 +135,7 @@ public sealed class StepTimeoutTests
         await runtime.Client.StartAsync("hangs", 0, new StartRunOptions { RunId = Id });
         await beating.Task.WaitAsync(RuntimeHarness.Timeout);
 
-        await AdvanceKeepingTheLeaseAsync(harness, Limit);
+        await harness.AdvanceKeepingTheLeaseAsync(Id, Limit);
 
         var failure = await Assert.ThrowsAsync<RunFailedException>(() => runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
         Assert.Contains("did not heartbeat for 00:00:05", failure.Message, StringComparison.Ordinal);
@@ -170,7 +170,7 @@ public sealed class StepTimeoutTests
         // Eight beats 3 s apart: 24 s in all, nearly five timeouts, yet never 5 s without a beat.
         for (var i = 0; i < 8; i++)
         {
-            await AdvanceKeepingTheLeaseAsync(harness, TimeSpan.FromSeconds(3));
+            await harness.AdvanceKeepingTheLeaseAsync(Id, TimeSpan.FromSeconds(3));
             await orders.Writer.WriteAsync(true);
             await acks.Reader.ReadAsync(RuntimeHarness.Timeout);
         }
@@ -195,7 +195,7 @@ public sealed class StepTimeoutTests
         await runtime.Client.StartAsync("quiet", 0, new StartRunOptions { RunId = Id });
         await started.Task.WaitAsync(RuntimeHarness.Timeout);
 
-        await AdvanceKeepingTheLeaseAsync(harness, Limit * 10);
+        await harness.AdvanceKeepingTheLeaseAsync(Id, Limit * 10);
         release.SetResult();
 
         Assert.Equal("done", await runtime.Client.GetResultAsync<string>(Id, RuntimeHarness.Timeout));
@@ -338,25 +338,6 @@ public sealed class StepTimeoutTests
             await Task.Delay(Timeout.InfiniteTimeSpan, step.CancellationToken);
             return "never";
         }, new StepOptions { HeartbeatTimeout = heartbeat }));
-
-    // Moves the fake clock on in steps shorter than a third of the heartbeat timeout, each only once the lease is ahead of it, as real
-    // time would move: one jump past the lease would let it lapse while the worker's renewal (on the fake clock too) had no chance.
-    // The claim under test is about hang detection, not about a worker frozen for the whole jump.
-    private static async Task AdvanceKeepingTheLeaseAsync(RuntimeHarness harness, TimeSpan by)
-    {
-        var step = TimeSpan.FromMilliseconds(250);
-        for (var moved = TimeSpan.Zero; moved < by; moved += step)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while ((await harness.Store.GetRunAsync(Id))?.LeaseExpiresAt is { } expires && expires <= harness.Clock!.GetUtcNow() + step)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the worker did not renew the lease");
-                await Task.Delay(5);
-            }
-
-            harness.Clock!.Advance(step < by - moved ? step : by - moved);
-        }
-    }
 
     // Waits (moving the fake clock on by `nudge` each round, when given) until the run's lease expiry satisfies the condition.
     private static async Task<DateTimeOffset> WaitForLeaseAsync(RuntimeHarness harness, Func<DateTimeOffset, bool> condition, TimeSpan? nudge = null)
