@@ -250,7 +250,17 @@ internal sealed class StepRunner(Activation run)
                 abandoned = !running.IsCompleted;
                 if (abandoned)
                 {
-                    _ = running.ContinueWith(static (t, w) => ((StepAttemptWatch)w!).Dispose(), watch, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    // Its late outcome is discarded: an error is observed here so that it is not reported as unobserved.
+                    _ = running.ContinueWith(
+                        static (t, w) =>
+                        {
+                            _ = t.Exception;
+                            ((StepAttemptWatch)w!).Dispose();
+                        },
+                        watch,
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
                 }
 
                 throw watch.ToException(stepContext.Name, stepContext.Step, stepContext.Attempt);
