@@ -270,19 +270,24 @@ public sealed partial class DurableRuntime
     private async Task RenewAsync(RunExecution execution, CancellationToken token)
     {
         var heartbeats = execution.Heartbeats;
+        var time = Options.TimeProvider;
+        var renewedAt = time.GetUtcNow();
         while (!token.IsCancellationRequested)
         {
             try
             {
+                // Measured from the last renewal's start, so the time a renewal takes does not stretch the interval.
                 var changed = heartbeats.Changed;
-                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(token))
+                var due = renewedAt + (LeaseFor(heartbeats.Shortest) / 3) - time.GetUtcNow();
+                if (due > TimeSpan.Zero)
                 {
-                    var delay = Task.Delay(LeaseFor(heartbeats.Shortest) / 3, Options.TimeProvider, wait.Token);
-                    await Task.WhenAny(delay, changed).ConfigureAwait(false);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    await Task.WhenAny(Task.Delay(due, time, wait.Token), changed).ConfigureAwait(false);
                     await wait.CancelAsync().ConfigureAwait(false);
                 }
 
                 token.ThrowIfCancellationRequested();
+                renewedAt = time.GetUtcNow();
                 execution.Lease = await Store.RenewLeaseAsync(execution.Lease, LeaseFor(heartbeats.Shortest), token).ConfigureAwait(false);
                 await execution.CancelIfRequestedAsync(token).ConfigureAwait(false);
             }
