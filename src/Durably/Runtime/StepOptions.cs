@@ -46,14 +46,15 @@ public sealed record StepOptions
 
     /// <summary>Gets the longest one attempt of the step may run; no limit when <see langword="null"/>.</summary>
     /// <remarks>
-    /// <para>When an attempt runs longer, the body's <see cref="StepContext.CancellationToken"/> is cancelled and the attempt fails at once
+    /// <para>When an attempt runs longer, the body's <see cref="StepContext.CancellationToken"/> is cancelled and the attempt fails
     /// with a <see cref="StepTimeoutException"/>, journaled as the attempt's failure; <see cref="Retry"/> decides whether another attempt
     /// runs (list <see cref="StepTimeoutException"/> in <see cref="RetryPolicy.NonRetryable"/> to fail the step instead).</para>
     /// <para>After the timeout the attempt is waited for <see cref="TimeoutGrace"/> at most: a body that stops on its token in that time
     /// ends the attempt (with the timeout, or with the result it returns); a body that ignores its token is abandoned, keeps running in
     /// the background, and its result or error is discarded. A retry may overlap it, so an effect's target should deduplicate by
     /// <see cref="StepContext.IdempotencyKey"/> (and refuse stale <see cref="StepContext.FencingToken"/>s). Measured with
-    /// <see cref="DurableRuntimeOptions.TimeProvider"/>; it does not cover the retry backoff, only each attempt's body.</para>
+    /// <see cref="DurableRuntimeOptions.TimeProvider"/>; it does not cover the retry backoff, only each attempt's body. Zero or
+    /// negative: the step throws <see cref="ArgumentOutOfRangeException"/>.</para>
     /// </remarks>
     public TimeSpan? StartToCloseTimeout { get; init; }
 
@@ -72,8 +73,8 @@ public sealed record StepOptions
     /// <see cref="StepTimeoutException"/> of kind <see cref="StepTimeoutKind.Heartbeat"/>, abandoned as with
     /// <see cref="StartToCloseTimeout"/>. A body that never calls it is watched only for its process being alive; bound it with
     /// <see cref="StartToCloseTimeout"/>.</para>
-    /// <para>At least one second, so that renewals stay well apart from store round-trips; values longer than the lease duration
-    /// leave the lease as it is.</para>
+    /// <para>At least one second (the step throws <see cref="ArgumentOutOfRangeException"/> otherwise), so that renewals stay well apart
+    /// from store round-trips; values longer than the lease duration leave the lease as it is.</para>
     /// </remarks>
     public TimeSpan? HeartbeatTimeout { get; init; }
 
