@@ -94,6 +94,8 @@ public sealed class DurableAIFunction : DelegatingAIFunction
                 Reconcile = Options.Reconcile,
                 Retry = Options.Retry,
                 Compensate = Options.Compensate,
+                StartToCloseTimeout = Options.StartToCloseTimeout,
+                HeartbeatTimeout = Options.HeartbeatTimeout,
                 Arguments = Options.VerifyArguments ? HashArguments(arguments) : null,
                 Telemetry = GenAITelemetry.ForTool(Name),
             });

@@ -133,6 +133,8 @@ public sealed class DurableChatClient : DelegatingChatClient
                 {
                     await foreach (var update in InnerClient.GetStreamingResponseAsync(request.Messages, chatOptions, cancellation.Token))
                     {
+                        // Every update is a sign of life: with a heartbeat timeout, a stream that stalls is treated as hung.
+                        step.Heartbeat();
                         var body = JsonSerializer.SerializeToElement(update, Json);
                         updates.Add(body);
 
@@ -150,11 +152,12 @@ public sealed class DurableChatClient : DelegatingChatClient
                 {
                     // The caller stopped reading: what arrived is the step's outcome, so replay stops at the same place.
                 }
-                catch (Exception ex) when (received.Count > 0 && !step.CancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (received.Count > 0 && (!step.CancellationToken.IsCancellationRequested || step.TimedOutBy is not null))
                 {
-                    // The caller has seen updates already, which a retry cannot take back: the updates and the error are the
-                    // step's outcome, so replay yields the same updates and then throws the same error.
-                    failure = ErrorInfo.FromException(ex);
+                    // The caller has seen updates already, which a retry cannot take back: the updates and the error (a stall past
+                    // the heartbeat timeout, or the call outlasting its timeout, included) are the step's outcome, so replay yields
+                    // the same updates and then throws the same error.
+                    failure = ErrorInfo.FromException(step.TimedOutBy is { } kind ? TimeoutOf(step, kind) : ex);
                 }
 
                 var streamed = received.ToChatResponse();
@@ -233,6 +236,8 @@ public sealed class DurableChatClient : DelegatingChatClient
         {
             Arguments = request.Fingerprint,
             Retry = Options.Retry,
+            StartToCloseTimeout = Options.StartToCloseTimeout,
+            HeartbeatTimeout = Options.HeartbeatTimeout,
             CheckRecorded = (value, reuse) => CheckOptions(request, ledger, value as ModelCallRecord, reuse),
             Telemetry = GenAITelemetry.ForChat(InnerClient, chatOptions),
         };
@@ -260,6 +265,9 @@ public sealed class DurableChatClient : DelegatingChatClient
         var (before, after) = ChatOptionsFingerprint.Difference(journaled, summary);
         return new StepMismatch($"with chat options {before}", $"with chat options {after} (set DurableChatClientOptions.VerifyOptions = false to replay with changed options)");
     }
+
+    private StepTimeoutException TimeoutOf(StepContext step, StepTimeoutKind kind)
+        => new(step.Name, step.Step, step.Attempt, kind, (kind == StepTimeoutKind.Heartbeat ? Options.HeartbeatTimeout : Options.StartToCloseTimeout) ?? TimeSpan.Zero);
 
     private static void Report(StepContext step, UsageDetails? usage, string? model)
     {

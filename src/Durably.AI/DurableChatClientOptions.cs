@@ -55,6 +55,21 @@ public sealed class DurableChatClientOptions
     /// <summary>Gets the retry policy of model steps; the runtime's default when <see langword="null"/>.</summary>
     public RetryPolicy? Retry { get; init; }
 
+    /// <summary>Gets the longest one attempt of a model call may take; no limit when <see langword="null"/>.</summary>
+    /// <remarks>Means what <see cref="StepOptions.StartToCloseTimeout"/> means: the call's token is cancelled, the attempt fails with a
+    /// <see cref="StepTimeoutException"/> and <see cref="Retry"/> decides whether the call is made again. A streaming call that has
+    /// passed updates on cannot be retried (see <see cref="DurableChatClient.GetStreamingResponseAsync"/>): its updates and the timeout
+    /// are its outcome.</remarks>
+    public TimeSpan? StartToCloseTimeout { get; init; }
+
+    /// <summary>Gets the heartbeat timeout of model calls; none when <see langword="null"/>.</summary>
+    /// <remarks>Means what <see cref="StepOptions.HeartbeatTimeout"/> means: while a call runs, the run's lease is kept about this far
+    /// ahead, so a worker that dies mid-call is replaced after about this long. A streaming call heartbeats with every update, so a
+    /// stream that stalls for longer than this is treated as hung (cancelled, failed with a <see cref="StepTimeoutException"/>); a
+    /// call that is not streamed cannot heartbeat and is watched only for its process being alive (bound it with
+    /// <see cref="StartToCloseTimeout"/>).</remarks>
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
     /// <summary>Gets the serializer options for messages, responses and updates. Default: <see cref="AIJsonUtilities.DefaultOptions"/> without indentation.</summary>
     /// <remarks>Custom <see cref="AIContent"/> types must be registered in these options (see <see cref="AIJsonUtilities.AddAIContentType{TContent}(JsonSerializerOptions, string)"/>) to be journaled.</remarks>
     public JsonSerializerOptions SerializerOptions { get; init; } = ChatJson.DefaultOptions;

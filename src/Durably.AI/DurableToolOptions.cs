@@ -28,6 +28,13 @@ public sealed class DurableToolOptions
     /// <inheritdoc cref="StepOptions.Compensate"/>
     public Func<StepContext, Task>? Compensate { get; init; }
 
+    /// <inheritdoc cref="StepOptions.StartToCloseTimeout"/>
+    public TimeSpan? StartToCloseTimeout { get; init; }
+
+    /// <inheritdoc cref="StepOptions.HeartbeatTimeout"/>
+    /// <remarks>The tool heartbeats through <see cref="DurableAIFunction.CurrentStep"/> (<c>DurableAIFunction.CurrentStep?.Heartbeat()</c>); see <see cref="StepOptions.HeartbeatTimeout"/>.</remarks>
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
     /// <summary>Gets a value indicating whether the call's arguments are hashed into the journal and checked on replay. Default <see langword="true"/>.</summary>
     public bool VerifyArguments { get; init; } = true;
 }

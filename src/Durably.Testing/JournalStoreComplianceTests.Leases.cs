@@ -41,6 +41,36 @@ public abstract partial class JournalStoreComplianceTests
         Assert.Equal("w3", (await store.GetRunAsync(id))!.LeaseOwner);
     }
 
+    // The runtime keeps a lease only as far ahead as a running step's heartbeat timeout (and lengthens it again after): a renewal
+    // sets the expiry to the store's now plus the duration asked for, sooner than before as well as later.
+    [Fact]
+    public async Task RenewLease_ShorterThenLongerDuration_ExpiresByTheLatestRenewal()
+    {
+        await using var store = await CreateStoreAsync();
+        var id = NewId();
+        await store.AppendAsync(Start(id));
+        var claimed = Assert.Single(await store.ClaimRunsAsync(new ClaimRequest { Owner = "w1", LeaseDuration = TimeSpan.FromMinutes(10) }));
+
+        var shortened = await store.RenewLeaseAsync(claimed, TimeSpan.FromSeconds(2));
+
+        Assert.True(shortened.ExpiresAt < claimed.ExpiresAt - TimeSpan.FromMinutes(9), $"renewed for 2 s, the lease still expires at {shortened.ExpiresAt:O} (claimed until {claimed.ExpiresAt:O})");
+        Assert.Equal(shortened.ExpiresAt, (await store.GetRunAsync(id))!.LeaseExpiresAt);
+        Assert.Equal(claimed.Epoch, shortened.Epoch);
+        Assert.Null(await store.TryClaimRunAsync(id, "w2", TimeSpan.FromSeconds(10)));
+
+        var lengthened = await store.RenewLeaseAsync(shortened, TimeSpan.FromMinutes(10));
+        Assert.True(lengthened.ExpiresAt > shortened.ExpiresAt + TimeSpan.FromMinutes(9));
+        await AdvanceClockAsync(TimeSpan.FromSeconds(3));
+        Assert.Null(await store.TryClaimRunAsync(id, "w2", TimeSpan.FromSeconds(10)));
+
+        // Shortened again and let lapse: another worker takes the run over without waiting for the first duration.
+        await store.RenewLeaseAsync(lengthened, TimeSpan.FromSeconds(2));
+        await AdvanceClockAsync(TimeSpan.FromSeconds(3));
+        var taken = await store.TryClaimRunAsync(id, "w2", TimeSpan.FromSeconds(10));
+        Assert.NotNull(taken);
+        Assert.True(taken.Epoch > claimed.Epoch);
+    }
+
     [Fact]
     public async Task ClaimRuns_SkipsFinishedAndNotYetDueRuns()
     {

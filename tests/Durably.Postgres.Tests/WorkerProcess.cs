@@ -3,9 +3,10 @@ using System.Globalization;
 
 namespace Durably.Postgres.Tests;
 
-// A `pg-worker` child process (Durably.TestHost, copied next to the tests): a real worker on the test's schema that can be
-// killed with SIGKILL, paused with SIGSTOP and continued with SIGCONT. Its stdout and stderr lines are kept for assertions.
-internal sealed class WorkerProcess : IAsyncDisposable
+// A worker child process (Durably.TestHost, copied next to the tests): a real worker that can be killed with SIGKILL, paused
+// with SIGSTOP and continued with SIGCONT. Its stdout and stderr lines are kept for assertions. This part knows no store; the
+// SQLite tests link it too (the `pg-worker` factory is in WorkerProcess.Postgres.cs).
+internal sealed partial class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
@@ -35,20 +36,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    // Starts the worker and returns once it has started its runtime (it printed "ready NAME"). With a child ledger, it also
-    // executes ChildWorkflows runs, whose effects append to that file.
-    public static Task<WorkerProcess> StartAsync(string schema, string name, TimeSpan lease, string? childLedger = null)
-        => StartAsync("pg-worker", schema, name, lease, childLedger);
+    // Starts any TestHost command that prints "ready NAME" once started (such as schedule-worker); see StartAsync.
+    public static Task<WorkerProcess> StartCommandAsync(string name, IEnumerable<string> args) => StartAsync(name, args);
 
-    // Starts a worker of another TestHost command that takes the same arguments (pg-queue-worker).
-    public static Task<WorkerProcess> StartAsync(string command, string schema, string name, TimeSpan lease, string? childLedger = null)
-    {
-        string[] args = [command, TestDatabase.ConnectionString, schema, name, ((int)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
-        return StartCommandAsync(name, childLedger is null ? args : [.. args, childLedger]);
-    }
-
-    // Starts any TestHost command that prints "ready NAME" once started (such as schedule-worker), and waits for that line.
-    public static async Task<WorkerProcess> StartCommandAsync(string name, IEnumerable<string> args)
+    // Starts Durably.TestHost with these arguments and returns once it has started its runtime (it printed "ready NAME").
+    public static async Task<WorkerProcess> StartAsync(string name, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet")
         {

@@ -27,12 +27,13 @@ return args switch
     ["blob-append-loop", var path, var runs] => await BlobAppendLoop.RunAsync(path, int.Parse(runs, CultureInfo.InvariantCulture)),
     ["schedule-worker", "sqlite", var path, var worker, var ledger] => await ScheduleWorker.RunSqliteAsync(path, worker, ledger),
     ["schedule-worker", "pg", var connection, var schema, var worker, var leaseMs] => await ScheduleWorker.RunPostgresAsync(connection, schema, worker, int.Parse(leaseMs, CultureInfo.InvariantCulture)),
+    ["heartbeat-worker", .. var rest] => await HeartbeatWorker.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER | pg-queue-worker CONNECTION SCHEMA WORKER LEASE_MS | queue-start PATH QUEUE KEY WINDOW_MS COUNT PREFIX | schedule-worker sqlite PATH WORKER LEDGER | schedule-worker pg CONNECTION SCHEMA WORKER LEASE_MS");
+    Console.Error.WriteLine("usage: append-loop PATH RUNS SEED | deliver-signal PATH RUN NAME JSON | read PATH RUN | workflow PATH RUN LEDGER CRASH_AFTER_STEP | agent PATH RUN WORKFLOW | pg-worker CONNECTION SCHEMA WORKER LEASE_MS [CHILD_LEDGER] | children PATH RUN LEDGER TOPIC... | shared-worker PATH WORKER LEDGER | default-host PATH RUN|- GATE | claim PATH RUN OWNER | pg-queue-worker CONNECTION SCHEMA WORKER LEASE_MS | queue-start PATH QUEUE KEY WINDOW_MS COUNT PREFIX | schedule-worker sqlite PATH WORKER LEDGER | schedule-worker pg CONNECTION SCHEMA WORKER LEASE_MS | heartbeat-worker sqlite PATH WORKER LEASE_MS | heartbeat-worker pg CONNECTION SCHEMA WORKER LEASE_MS");
     return 2;
 }
 

@@ -263,29 +263,51 @@ public sealed partial class DurableRuntime
         }
     }
 
+    // Renews the lease every third of its duration: the runtime's LeaseDuration, or while steps with a heartbeat timeout run, the
+    // shortest of those (then at once when such a step starts or ends, so the lease follows it). After each renewal it looks for a
+    // cancel delivered by another process, so the cancel reaches the running step's token; a failed renewal or look is tried again
+    // on the next round, fencing protects the journal meanwhile.
     private async Task RenewAsync(RunExecution execution, CancellationToken token)
     {
-        var every = Options.LeaseDuration / 3;
-        try
+        var heartbeats = execution.Heartbeats;
+        var time = Options.TimeProvider;
+        var renewedAt = time.GetUtcNow();
+        while (!token.IsCancellationRequested)
         {
-            while (true)
+            try
             {
-                await Task.Delay(every, Options.TimeProvider, token).ConfigureAwait(false);
-                execution.Lease = await Store.RenewLeaseAsync(execution.Lease, Options.LeaseDuration, token).ConfigureAwait(false);
+                // Measured from the last renewal's start, so the time a renewal takes does not stretch the interval.
+                var changed = heartbeats.Changed;
+                var due = renewedAt + (LeaseFor(heartbeats.Shortest) / 3) - time.GetUtcNow();
+                if (due > TimeSpan.Zero)
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    await Task.WhenAny(Task.Delay(due, time, wait.Token), changed).ConfigureAwait(false);
+                    await wait.CancelAsync().ConfigureAwait(false);
+                }
+
+                token.ThrowIfCancellationRequested();
+                renewedAt = time.GetUtcNow();
+                execution.Lease = await Store.RenewLeaseAsync(execution.Lease, LeaseFor(heartbeats.Shortest), token).ConfigureAwait(false);
+                await execution.CancelIfRequestedAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (LeaseLostException ex)
+            {
+                // Another worker owns the run now: stop writing (appends are fenced anyway) and let go.
+                Log.LeaseLost(_logger, execution.RunId, ex);
+                execution.Abort();
+                return;
+            }
+            catch (Exception ex) when (ex is DurablyException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Retried on the next round; fencing protects the journal meanwhile.
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (LeaseLostException ex)
-        {
-            // Another worker owns the run now: stop writing (appends are fenced anyway) and let go.
-            Log.LeaseLost(_logger, execution.RunId, ex);
-            execution.Abort();
-        }
-        catch (Exception ex) when (ex is DurablyException or ObjectDisposedException)
-        {
-            // A failed renewal is retried on the next round; fencing protects the journal meanwhile.
-        }
     }
+
+    private TimeSpan LeaseFor(TimeSpan? heartbeat) => heartbeat is { } h && h < Options.LeaseDuration ? h : Options.LeaseDuration;
 }

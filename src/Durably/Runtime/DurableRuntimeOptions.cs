@@ -21,7 +21,8 @@ public sealed class DurableRuntimeOptions
 
     /// <summary>Gets how long a lease lasts; renewed every third of it while a run executes. Default 30 seconds.</summary>
     /// <remarks>Also how long a run waits for another worker after its worker dies, where the store cannot see that the worker died
-    /// (the SQLite store can, see <see cref="WorkerId"/>).</remarks>
+    /// (the SQLite store can, see <see cref="WorkerId"/>). While a step with a <see cref="StepOptions.HeartbeatTimeout"/> runs, the lease
+    /// is kept that much shorter instead. Each renewal also looks for a cancel delivered by another process.</remarks>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets how often the store is polled for runs made runnable by other processes. Default 1 second.</summary>

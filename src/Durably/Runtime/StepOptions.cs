@@ -44,6 +44,40 @@ public sealed record StepOptions
     /// <summary>Gets how the step is reported to OpenTelemetry (span name and attributes, the model for token metrics); plain <c>durably.step</c> spans when <see langword="null"/>.</summary>
     public StepTelemetry? Telemetry { get; init; }
 
+    /// <summary>Gets the longest one attempt of the step may run; no limit when <see langword="null"/>.</summary>
+    /// <remarks>
+    /// <para>When an attempt runs longer, the body's <see cref="StepContext.CancellationToken"/> is cancelled and the attempt fails
+    /// with a <see cref="StepTimeoutException"/>, journaled as the attempt's failure; <see cref="Retry"/> decides whether another attempt
+    /// runs (list <see cref="StepTimeoutException"/> in <see cref="RetryPolicy.NonRetryable"/> to fail the step instead).</para>
+    /// <para>After the timeout the attempt is waited for <see cref="TimeoutGrace"/> at most: a body that stops on its token in that time
+    /// ends the attempt (with the timeout, or with the result it returns); a body that ignores its token is abandoned, keeps running in
+    /// the background, and its result or error is discarded. A retry may overlap it, so an effect's target should deduplicate by
+    /// <see cref="StepContext.IdempotencyKey"/> (and refuse stale <see cref="StepContext.FencingToken"/>s). Measured with
+    /// <see cref="DurableRuntimeOptions.TimeProvider"/>; it does not cover the retry backoff, only each attempt's body. Zero or
+    /// negative: the step throws <see cref="ArgumentOutOfRangeException"/>.</para>
+    /// </remarks>
+    public TimeSpan? StartToCloseTimeout { get; init; }
+
+    /// <summary>Gets how long a body whose <see cref="StartToCloseTimeout"/> or <see cref="HeartbeatTimeout"/> expired may take to stop on its cancelled token before its attempt is abandoned: 1 second.</summary>
+    public static TimeSpan TimeoutGrace => StepRunner.TimeoutGrace;
+
+    /// <summary>Gets how long the step may go without a sign of life before it is treated as hung or its worker as gone; no heartbeat when <see langword="null"/>.</summary>
+    /// <remarks>
+    /// <para>While such a step runs, its worker renews the run's lease every third of this (instead of every third of
+    /// <see cref="DurableRuntimeOptions.LeaseDuration"/>) and keeps it at most this far ahead, so when the worker's process dies or
+    /// freezes another worker can take the run over after about this long, not after a whole lease; the step's in-doubt policy then
+    /// decides what happens to it (an effect: <see cref="InDoubt"/>; other kinds run again). Cancellation of the run reaches the
+    /// body's token at each such renewal too.</para>
+    /// <para>The body declares that it heartbeats by calling <see cref="StepContext.Heartbeat"/>. From its first call on, a gap of more
+    /// than this between two calls means the body is hung: its token is cancelled and the attempt fails with a
+    /// <see cref="StepTimeoutException"/> of kind <see cref="StepTimeoutKind.Heartbeat"/>, abandoned as with
+    /// <see cref="StartToCloseTimeout"/>. A body that never calls it is watched only for its process being alive; bound it with
+    /// <see cref="StartToCloseTimeout"/>.</para>
+    /// <para>At least one second (the step throws <see cref="ArgumentOutOfRangeException"/> otherwise), so that renewals stay well apart
+    /// from store round-trips; values longer than the lease duration leave the lease as it is.</para>
+    /// </remarks>
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
     /// <summary>Gets an action that undoes the step; run (journaled) in reverse order when the run fails or is cancelled.</summary>
     public Func<StepContext, Task>? Compensate { get; init; }
 

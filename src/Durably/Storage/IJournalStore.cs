@@ -53,6 +53,8 @@ public interface IJournalStore : IAsyncDisposable
     Task<RunLease?> TryClaimRunAsync(RunId runId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
 
     /// <summary>Extends a lease the caller still holds.</summary>
+    /// <remarks>The lease then expires <paramref name="leaseDuration"/> after the store's now, sooner than before when that is shorter:
+    /// the runtime keeps a lease only as far ahead as a running step's heartbeat timeout (<see cref="StepOptions.HeartbeatTimeout"/>).</remarks>
     /// <exception cref="LeaseLostException">The lease expired and another worker claimed the run, or the run finished.</exception>
     Task<RunLease> RenewLeaseAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
 

@@ -60,6 +60,29 @@ internal sealed class RuntimeHarness : IAsyncDisposable
 
     public TimeSpan Nudged { get; private set; }
 
+    // Moves the fake clock on by `by` in steps of a quarter second, each only once the run's lease is ahead of it, as real time
+    // would move: one jump past a short lease (a heartbeat step's) would let it lapse before the worker's renewal, which waits on
+    // the fake clock too, had a chance to run.
+    public async Task AdvanceKeepingTheLeaseAsync(RunId runId, TimeSpan by)
+    {
+        var step = TimeSpan.FromMilliseconds(250);
+        for (var moved = TimeSpan.Zero; moved < by; moved += step)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while ((await Store.GetRunAsync(runId))?.LeaseExpiresAt is { } expires && expires <= Clock!.GetUtcNow() + step)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"The worker did not renew the lease of run {runId}.");
+                }
+
+                await Task.Delay(5);
+            }
+
+            Clock!.Advance(step < by - moved ? step : by - moved);
+        }
+    }
+
     // Simulates a process crash: the store refuses every later write, the runtime is torn down, the store "comes back".
     public async Task CrashAsync(DurableRuntime runtime)
     {

@@ -6,7 +6,7 @@ namespace Durably;
 
 // The parts of one activation of a run, each owning its own state: where replay is (Cursor), what is written (Journal),
 // whether it unloads (Suspension), how it stops (Cancellation), the signals it may consume (Inbox), the compensations it
-// registered, and the fork source it may reuse. Built once the journal is loaded; holds no state of its own.
+// registered, the fork source it may reuse, and the heartbeat timeouts of its running steps. Built once the journal is loaded; holds no state of its own.
 internal sealed record Activation(
     DurableRuntime Runtime,
     RunHistory History,
@@ -20,6 +20,9 @@ internal sealed record Activation(
     ForkSource? Fork)
 {
     public RunId RunId => Journal.Lease.RunId;
+
+    // The heartbeat timeouts of the steps running live now, which shorten the lease while they run.
+    public HeartbeatLeases Heartbeats { get; } = new();
 
     public IPayloadCodec Codec => Runtime.Options.Codec;
 
@@ -65,8 +68,8 @@ internal sealed record Activation(
         }
     }
 
-    public StepContext NewStepContext(int step, string name, int attempt)
-        => new(RunId, step, name, attempt, Journal.Lease.Epoch, Runtime.StepLogger, Cancellation.StepToken);
+    public StepContext NewStepContext(int step, string name, int attempt, StepAttemptWatch? watch = null)
+        => new(RunId, step, name, attempt, Journal.Lease.Epoch, Runtime.StepLogger, watch?.Token ?? Cancellation.StepToken, watch);
 
     public T Decode<T>(Payload? payload) => payload is null ? default! : Codec.Decode<T>(payload);
 

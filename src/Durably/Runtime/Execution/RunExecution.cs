@@ -65,6 +65,21 @@ internal sealed class RunExecution
 
     public void Cancel() => _run.Cancellation.Cancel();
 
+    // The heartbeat timeouts of the steps running now, which the lease renewal follows.
+    public HeartbeatLeases Heartbeats => _run.Heartbeats;
+
+    // Cancels the activation if a client (possibly in another process) delivered a cancel since it loaded; true if it did.
+    public async Task<bool> CancelIfRequestedAsync(CancellationToken cancellationToken)
+    {
+        if (_run.Cancellation.CancelRequested || !await _run.Inbox.CancelArrivedAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        Cancel();
+        return true;
+    }
+
     public Guid NextGuid()
     {
         var counter = Interlocked.Increment(ref _guidCounter);
@@ -153,6 +168,10 @@ internal sealed class RunExecution
 
         if (cancellation.CancelRequested)
         {
+            // A cancel that reached this activation while it ran (by the runtime's own client) was delivered after the inbox was
+            // read: read it now, for its reason.
+            await _run.Inbox.CancelArrivedAsync(CancellationToken.None).ConfigureAwait(false);
+
             // The run's children stop with it (and theirs with them), before its compensations run; also when the workflow
             // caught the cancellation and returned.
             await Children.CancelChildrenAsync(_run.Inbox.CancelReason(_run.Codec) ?? "cancelled").ConfigureAwait(false);

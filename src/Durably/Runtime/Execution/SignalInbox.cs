@@ -14,6 +14,8 @@ internal sealed class SignalInbox
     private readonly IReadOnlyList<DeliveredSignal> _delivered;
     private readonly HashSet<long> _consumed;
     private readonly long _readUpTo;
+    private long _cancelCheckedUpTo;
+    private volatile DeliveredSignal? _lateCancel;
 
     private SignalInbox(IJournalStore store, RunId runId, IReadOnlyList<DeliveredSignal> delivered, RunHistory history)
     {
@@ -22,6 +24,7 @@ internal sealed class SignalInbox
         _delivered = delivered;
         _consumed = [.. history.ConsumedSignalIds];
         _readUpTo = delivered.Count == 0 ? 0 : delivered[^1].SignalId;
+        _cancelCheckedUpTo = _readUpTo;
     }
 
     // True when a cancel was delivered: the activation starts cancelled.
@@ -52,8 +55,34 @@ internal sealed class SignalInbox
 
     public string? CancelReason(IPayloadCodec codec)
     {
-        var signal = _delivered.FirstOrDefault(s => s.Name == SignalNames.Cancel);
+        var signal = _delivered.FirstOrDefault(s => s.Name == SignalNames.Cancel) ?? _lateCancel;
         return signal?.Payload is { } payload ? codec.Decode<string>(payload) : "cancelled";
+    }
+
+    // Reads the signals delivered since the last look and says whether a cancel is among them: a cancel requested by a client in
+    // another process, while this activation runs (the lease renewal loop asks), or the one the runtime's own client acted on
+    // (the activation asks as it ends cancelled, for the reason). Two callers at once at most read the same signals twice.
+    public async Task<bool> CancelArrivedAsync(CancellationToken cancellationToken)
+    {
+        if (HasCancel || _lateCancel is not null)
+        {
+            return false;
+        }
+
+        var fresh = await _store.ReadSignalsAsync(_runId, Volatile.Read(ref _cancelCheckedUpTo), cancellationToken).ConfigureAwait(false);
+        if (fresh.Count == 0)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _cancelCheckedUpTo, fresh[^1].SignalId);
+        if (fresh.FirstOrDefault(s => s.Name == SignalNames.Cancel) is not { } cancel)
+        {
+            return false;
+        }
+
+        _lateCancel ??= cancel;
+        return true;
     }
 
     // Reads signals delivered since the run loaded; true if any arrived (the run should go on instead of sleeping).

@@ -12,6 +12,12 @@ namespace Durably;
 // outcome or runs live, writing its intent before an effect's body and its outcome before the caller moves on.
 internal sealed class StepRunner(Activation run)
 {
+    // The shortest heartbeat timeout a step may have: the lease is renewed every third of it.
+    internal static readonly TimeSpan MinHeartbeatTimeout = TimeSpan.FromSeconds(1);
+
+    // How long a body whose limit was hit may take to stop on its cancelled token before its attempt is abandoned.
+    internal static readonly TimeSpan TimeoutGrace = TimeSpan.FromSeconds(1);
+
     private readonly InDoubtResolver _inDoubt = new(run);
 
     private DurableRuntime Runtime => run.Runtime;
@@ -19,6 +25,7 @@ internal sealed class StepRunner(Activation run)
     public async Task<T> StepAsync<T>(string name, Func<StepContext, Task<T>> body, StepOptions options, bool forceJournal)
     {
         run.ThrowIfStopped();
+        CheckTimeouts(name, options);
         var kind = options.Kind;
         var inDoubt = kind == StepKind.Effect ? InDoubtResolver.PolicyOf(name, options) : (InDoubtPolicy?)null;
         var step = run.Cursor.Next();
@@ -90,7 +97,8 @@ internal sealed class StepRunner(Activation run)
 
             Runtime.Observe(static (o, s) => o.OnStepStarting(s.RunId, s.info), (run.RunId, info));
             using var activity = DurablyTelemetry.StartStep(run.RunId, info, replayed: false, options.Telemetry);
-            var stepContext = run.NewStepContext(step, name, attempt);
+            var watch = StepAttemptWatch.For(options, run.Time, run.Cancellation.StepToken);
+            var stepContext = run.NewStepContext(step, name, attempt, watch);
             if (journal)
             {
                 stepContext.EnableProgress(run, intent, intentJournaled: kind == StepKind.Effect);
@@ -100,7 +108,9 @@ internal sealed class StepRunner(Activation run)
             T result;
             try
             {
-                result = await InvokeBodyAsync(body, stepContext).ConfigureAwait(false);
+                result = watch is null
+                    ? await InvokeBodyAsync(body, stepContext).ConfigureAwait(false)
+                    : await InvokeWatchedAsync(body, stepContext, watch).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not RunSuspendedException)
             {
@@ -225,6 +235,87 @@ internal sealed class StepRunner(Activation run)
     {
         RunContext.EnterStepBody(stepContext.Name);
         return await body(stepContext).ConfigureAwait(false);
+    }
+
+    // A step with timeouts: the body runs on the thread pool (so a body that blocks cannot hold the workflow's flow), and the
+    // lease follows its heartbeat timeout while it runs. Once a limit is hit, its token is cancelled and the attempt fails as
+    // soon as the body stops, or after TimeoutGrace whether or not it has: a body that ignores its token is abandoned, and its
+    // outcome, when it comes, discarded. A body that returns a result in the grace (it had finished, or stops cleanly) succeeds.
+    private async Task<T> InvokeWatchedAsync<T>(Func<StepContext, Task<T>> body, StepContext stepContext, StepAttemptWatch watch)
+    {
+        var heartbeat = watch.HeartbeatTimeout;
+        if (heartbeat.HasValue)
+        {
+            run.Heartbeats.Enter(heartbeat.Value);
+        }
+
+        var running = Task.Run(() => InvokeBodyAsync(body, stepContext), CancellationToken.None);
+        var abandoned = false;
+        try
+        {
+            await Task.WhenAny(running, watch.Expired).ConfigureAwait(false);
+            if (!running.IsCompleted)
+            {
+                // A body that honours its cancelled token ends its own attempt (it may even return what it has); one that does not
+                // is given up on after the grace.
+                using var grace = new CancellationTokenSource();
+                await Task.WhenAny(running, Task.Delay(TimeoutGrace, run.Time, grace.Token)).ConfigureAwait(false);
+                await grace.CancelAsync().ConfigureAwait(false);
+            }
+
+            if (running.IsCompletedSuccessfully)
+            {
+                return running.Result;
+            }
+
+            if (watch.ExpiredBy is not null)
+            {
+                abandoned = !running.IsCompleted;
+                if (abandoned)
+                {
+                    // Its late outcome is discarded: an error is observed here so that it is not reported as unobserved.
+                    _ = running.ContinueWith(
+                        static (t, w) =>
+                        {
+                            _ = t.Exception;
+                            ((StepAttemptWatch)w!).Dispose();
+                        },
+                        watch,
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
+                }
+
+                throw watch.ToException(stepContext.Name, stepContext.Step, stepContext.Attempt);
+            }
+
+            return await running.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (heartbeat.HasValue)
+            {
+                run.Heartbeats.Leave(heartbeat.Value);
+            }
+
+            if (!abandoned)
+            {
+                watch.Dispose();
+            }
+        }
+    }
+
+    private static void CheckTimeouts(string name, StepOptions options)
+    {
+        if (options.StartToCloseTimeout is { } startToClose && startToClose <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), startToClose, $"Step '{name}' has a StartToCloseTimeout of {startToClose}; it must be positive (or null for no limit).");
+        }
+
+        if (options.HeartbeatTimeout is { } heartbeat && heartbeat < MinHeartbeatTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), heartbeat, $"Step '{name}' has a HeartbeatTimeout of {heartbeat}; it must be at least {MinHeartbeatTimeout} (the worker renews the run's lease every third of it), or null for no heartbeat.");
+        }
     }
 
     private CheckpointPolicy Checkpoint(StepOptions options) => options.Checkpoint ?? run.Definition.Options.Checkpoint ?? Runtime.Options.Checkpoint;
