@@ -7,7 +7,7 @@ namespace Durably.Storage;
 /// Entries are serialized to the wire format on append and parsed on read, exactly as the durable
 /// stores do, so a value that does not round-trip fails here too. Thread-safe.
 /// </remarks>
-public sealed class InMemoryJournalStore : IJournalStore
+public sealed class InMemoryJournalStore : IJournalStore, IJournalStoreHealth
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<RunId, RunState> _runs = [];
@@ -108,6 +108,18 @@ public sealed class InMemoryJournalStore : IJournalStore
 
         IReadOnlyList<JournalEntry> entries = [.. raw.Select(b => JournalSerializer.Deserialize(b))];
         return Task.FromResult(entries);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>An in-memory store is healthy until it is disposed.</remarks>
+    public Task CheckHealthAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
