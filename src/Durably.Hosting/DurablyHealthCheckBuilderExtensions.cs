@@ -28,7 +28,7 @@ public static class DurablyHealthCheckBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(options.WorkerCheckName, nameof(options));
         builder.Services.AddHealthChecks()
             .Add(new HealthCheckRegistration(options.StoreCheckName, services => new DurablyStoreHealthCheck(services), failureStatus: null, options.Tags, options.Timeout))
-            .Add(new HealthCheckRegistration(options.WorkerCheckName, services => new DurablyWorkerHealthCheck(services.GetRequiredService<DurableRuntime>(), options), failureStatus: null, options.Tags, options.Timeout));
+            .Add(new HealthCheckRegistration(options.WorkerCheckName, services => new DurablyWorkerHealthCheck(services, options), failureStatus: null, options.Tags, options.Timeout));
         return builder;
     }
 }

@@ -120,6 +120,9 @@ public sealed class HealthCheckTests : IDisposable
         Assert.Equal(HealthStatus.Unhealthy, store.Status);
         Assert.IsAssignableFrom<JournalStoreException>(store.Exception);
         Assert.StartsWith("The journal store failed: ", store.Description, StringComparison.Ordinal);
+        Assert.Contains("does not exist", store.Description, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["durably-worker"].Status);
+        Assert.Contains("could not be created", report.Entries["durably-worker"].Description, StringComparison.Ordinal);
     }
 
     public void Dispose()
