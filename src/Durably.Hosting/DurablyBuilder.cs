@@ -1,29 +1,46 @@
 using Durably;
 using Durably.Scheduling;
 using Durably.Storage;
+using Microsoft.Extensions.Configuration;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Configures Durably in a service collection: the store, the runtime options and the workflows.</summary>
 public sealed class DurablyBuilder
 {
-    internal DurablyBuilder(IServiceCollection services)
+    internal DurablyBuilder(IServiceCollection services, IConfiguration? configuration)
     {
         Services = services;
+        Configuration = configuration;
     }
 
     /// <summary>Gets the service collection.</summary>
     public IServiceCollection Services { get; }
 
+    /// <summary>Gets the configuration section Durably was added with (<c>"Durably"</c> by default), or null when it was added without one.</summary>
+    public IConfiguration? Configuration { get; }
+
     internal Func<IServiceProvider, IJournalStore>? StoreFactory { get; set; }
 
     internal List<Action<IServiceProvider, DurableRuntime>> Registrations { get; } = [];
 
+    internal List<Func<DurableRuntimeOptions, DurableRuntimeOptions>> RuntimeConfigurations { get; } = [];
+
     /// <summary>Uses a store made by <paramref name="factory"/>; the container owns and disposes it.</summary>
+    /// <remarks>It replaces the store chosen before, in code or by configuration (<c>Durably:Sqlite</c>, <c>Durably:Postgres</c>).</remarks>
     public DurablyBuilder UseStore(Func<IServiceProvider, IJournalStore> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         StoreFactory = factory;
+        return this;
+    }
+
+    /// <summary>Changes the runtime options: <paramref name="configure"/> gets the options so far (from configuration, then from earlier calls) and returns the options to use.</summary>
+    /// <remarks>The options are checked at host start; a bad value stops the host with an <see cref="Options.OptionsValidationException"/>.</remarks>
+    public DurablyBuilder ConfigureRuntime(Func<DurableRuntimeOptions, DurableRuntimeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        RuntimeConfigurations.Add(configure);
         return this;
     }
 

@@ -23,7 +23,7 @@ namespace Durably.Postgres;
 /// Timers falling due are not notified: the wait's timeout is the polling fallback.</para>
 /// <para>Thread-safe. Dispose it to commit what is queued and close its connections.</para>
 /// </remarks>
-public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSource
+public sealed partial class PostgresJournalStore : IJournalStore, IRunWakeupSource, IJournalStoreHealth
 {
     private readonly PostgresJournalStoreOptions _options;
     private readonly NpgsqlDataSource _dataSource;

@@ -21,7 +21,7 @@ namespace Durably.Sqlite;
 /// dropped what it could not write while later syncs report success. Dispose the store and open it again; that reads
 /// what really reached the disk. Reads keep working meanwhile.</para>
 /// </remarks>
-public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity, IJournalStoreBlobs, IJournalStoreCompaction
+public sealed partial class SqliteJournalStore : IJournalStore, IJournalStoreIntegrity, IJournalStoreBlobs, IJournalStoreCompaction, IJournalStoreHealth
 {
     private readonly SqliteJournalStoreOptions _options;
     private readonly SqliteReaderPool _readers;

@@ -14,6 +14,7 @@ public sealed partial class DurableRuntime
             try
             {
                 await ClaimAndLaunchAsync(includeOwnLeases: false, token).ConfigureAwait(false);
+                RecordPoll(null);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -21,6 +22,7 @@ public sealed partial class DurableRuntime
             }
             catch (Exception ex)
             {
+                RecordPoll(ex);
                 Log.ClaimFailed(_logger, ex);
             }
 

@@ -32,6 +32,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
     private readonly List<Task> _executions = [];
     private DateTimeOffset? _nextWake;
     private Task? _loop;
+    private PollOutcome? _lastPoll;
+    private int _stopped;
     private long _appendLatencyTicks = TimeSpan.FromMilliseconds(1).Ticks;
 
     /// <summary>Creates a runtime over <paramref name="store"/>.</summary>
@@ -119,6 +121,7 @@ public sealed partial class DurableRuntime : IAsyncDisposable
 
         CheckSchedulesSupported();
         var recovered = await ClaimAndLaunchAsync(includeOwnLeases: true, cancellationToken).ConfigureAwait(false);
+        RecordPoll(null);
         if (recovered > 0)
         {
             Log.Recovering(_logger, recovered);
@@ -152,7 +155,40 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         }
 
         await Task.WhenAll(executions).ConfigureAwait(false);
+        Volatile.Write(ref _stopped, 1);
     }
+
+    /// <summary>Describes what this runtime is doing now: started or not, when it last polled the store and how that went, and how many runs execute here.</summary>
+    /// <remarks>Cheap and thread-safe; a health check calls it (<c>AddDurably().AddHealthChecks()</c> in Durably.Hosting).</remarks>
+    public DurableRuntimeStatus GetStatus()
+    {
+        var state = _loop switch
+        {
+            null => DurableRuntimeState.NotStarted,
+            _ when Volatile.Read(ref _stopped) != 0 => DurableRuntimeState.Stopped,
+            _ when _shutdown.IsCancellationRequested => DurableRuntimeState.Stopping,
+            { IsCompleted: true } => DurableRuntimeState.Faulted,
+            _ => DurableRuntimeState.Running,
+        };
+        var poll = Volatile.Read(ref _lastPoll);
+        return new DurableRuntimeStatus
+        {
+            WorkerId = Options.WorkerId,
+            State = state,
+            ActiveRuns = _active.Count,
+            LastPollAt = poll?.SucceededAt,
+            LastPollError = poll?.Error,
+        };
+    }
+
+    // The last poll's outcome: when a poll last succeeded, and the error of the last one if it failed.
+    private void RecordPoll(Exception? error)
+    {
+        var succeededAt = error is null ? Options.TimeProvider.GetUtcNow() : Volatile.Read(ref _lastPoll)?.SucceededAt;
+        Volatile.Write(ref _lastPoll, new PollOutcome(succeededAt, error));
+    }
+
+    private sealed record PollOutcome(DateTimeOffset? SucceededAt, Exception? Error);
 
     /// <summary>Stops the runtime (see <see cref="StopAsync"/>). The store is not disposed.</summary>
     public async ValueTask DisposeAsync()

@@ -7,7 +7,7 @@ namespace Durably.Storage;
 /// Entries are serialized to the wire format on append and parsed on read, exactly as the durable
 /// stores do, so a value that does not round-trip fails here too. Thread-safe.
 /// </remarks>
-public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJournalStoreCompaction
+public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreBlobs, IJournalStoreCompaction, IJournalStoreHealth
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<RunId, RunState> _runs = [];
@@ -121,6 +121,18 @@ public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreB
 
         IReadOnlyList<JournalEntry> entries = [.. raw.Select(b => JournalSerializer.Deserialize(b))];
         return Storage.PayloadBlobs.ResolveAsync(entries, ReadBlobAsync, runId.Value, BlobLocation, cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>An in-memory store is healthy until it is disposed.</remarks>
+    public Task CheckHealthAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
