@@ -146,7 +146,7 @@ public sealed partial class PostgresJournalStore
             {
                 if (signals[i].Payload?.Encoding == PayloadBlobs.ReferenceEncoding)
                 {
-                    signals[i] = signals[i] with { Payload = await PayloadBlobs.ResolveAsync(signals[i].Payload, (hash, ct) => ReadBlobAsync(connection, hash, ct), $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
+                    signals[i] = signals[i] with { Payload = await PayloadBlobs.ResolvePayloadAsync(signals[i].Payload, (hash, ct) => ReadBlobAsync(connection, hash, ct), $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
                 }
             }
 

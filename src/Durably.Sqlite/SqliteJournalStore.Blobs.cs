@@ -240,7 +240,7 @@ public sealed partial class SqliteJournalStore
         var resolved = new List<DeliveredSignal>(signals.Count);
         foreach (var signal in signals)
         {
-            var payload = await PayloadBlobs.ResolveAsync(signal.Payload, _blobStore.ReadAsync, $"Signal {signal.SignalId} to run '{runId}'", _blobStore.Location, cancellationToken).ConfigureAwait(false);
+            var payload = await PayloadBlobs.ResolvePayloadAsync(signal.Payload, _blobStore.ReadAsync, $"Signal {signal.SignalId} to run '{runId}'", _blobStore.Location, cancellationToken).ConfigureAwait(false);
             resolved.Add(signal with { Payload = payload });
         }
 

@@ -228,7 +228,7 @@ public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreB
         {
             if (signals[i].Payload?.Encoding == Storage.PayloadBlobs.ReferenceEncoding)
             {
-                signals[i] = signals[i] with { Payload = await Storage.PayloadBlobs.ResolveAsync(signals[i].Payload, ReadBlobAsync, $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
+                signals[i] = signals[i] with { Payload = await Storage.PayloadBlobs.ResolvePayloadAsync(signals[i].Payload, ReadBlobAsync, $"Signal {signals[i].SignalId} to run '{runId}'", BlobLocation, cancellationToken).ConfigureAwait(false) };
             }
         }
 

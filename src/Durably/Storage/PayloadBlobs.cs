@@ -125,7 +125,7 @@ public static class PayloadBlobs
             }
 
             resolved ??= [.. entries.Take(i)];
-            var payload = await ResolveAsync(stored, read, $"Entry {entry.Sequence} of run '{runId}'", location, cancellationToken).ConfigureAwait(false);
+            var payload = await ResolvePayloadAsync(stored, read, $"Entry {entry.Sequence} of run '{runId}'", location, cancellationToken).ConfigureAwait(false);
             resolved.Add(WithPayload(entry, payload));
         }
 
@@ -139,7 +139,7 @@ public static class PayloadBlobs
     /// <param name="location">Where the blobs are kept, for messages.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="JournalCorruptedException">The blob is missing, or its bytes do not match its hash or length.</exception>
-    public static async ValueTask<Payload?> ResolveAsync(Payload? payload, Func<string, CancellationToken, ValueTask<byte[]?>> read, string owner, string location, CancellationToken cancellationToken = default)
+    public static async ValueTask<Payload?> ResolvePayloadAsync(Payload? payload, Func<string, CancellationToken, ValueTask<byte[]?>> read, string owner, string location, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
         PayloadBlobReference? reference;
