@@ -69,6 +69,10 @@ public sealed partial class SqliteJournalStore
             return new BlobCollectionResult(examined, 0, 0, request.DryRun);
         }
 
+        // The blobs in flight are taken before the references are read: an append in flight now has committed its reference by
+        // the time it leaves the registry, so a blob that is in neither set was unreferenced and unwritten at one instant. Taken
+        // after, an append that commits between the two reads would be in neither (seen as a deleted blob an entry refers to).
+        var inFlight = new HashSet<string>(_blobsInFlight.Keys, StringComparer.Ordinal);
         var referenced = ReadSql(connection =>
         {
             using var command = connection.CreateCommand();
@@ -86,7 +90,7 @@ public sealed partial class SqliteJournalStore
         long deleted = 0, freed = 0;
         foreach (var blob in candidates)
         {
-            if (referenced.Contains(blob.Sha256) || _blobsInFlight.ContainsKey(blob.Sha256))
+            if (referenced.Contains(blob.Sha256) || inFlight.Contains(blob.Sha256) || _blobsInFlight.ContainsKey(blob.Sha256))
             {
                 continue;
             }

@@ -166,6 +166,7 @@ function queueTable(queues) {
       h("td", { "data-count": "limited", class: q.limited > 0 ? "limited" : "" }, number(q.limited)),
       h("td", { "data-count": "suspended" }, number(q.suspended)),
       h("td", { "data-count": "window" }, number(q.dequeuedInWindow)))))));
+}
 
 // The store's schedules (left out when it has none): timing, state, next and last fire, and the last fire's run.
 function schedulesCard(schedules) {
