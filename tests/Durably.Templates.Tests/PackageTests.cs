@@ -7,7 +7,7 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
 {
     private static readonly string[] Expected =
     [
-        "Durably", "Durably.AI", "Durably.Agents", "Durably.Agents.Workflows", "Durably.Analyzers", "Durably.Aspire", "Durably.Cli",
+        "Durably", "Durably.AI", "Durably.Agents", "Durably.Agents.Workflows", "Durably.Analyzers", "Durably.AspNetCore", "Durably.Aspire", "Durably.Cli",
         "Durably.Hosting", "Durably.OpenTelemetry", "Durably.Postgres", "Durably.Sqlite", "Durably.Templates", "Durably.Testing",
     ];
 
