@@ -168,6 +168,7 @@ internal static class SqliteSchema
     private static readonly (string Name, string Sql)[] AddedTables =
     [
         ("schedules", SchedulesSql),
+        ("blob_refs", BlobTablesSql),
     ];
 
     public static void Initialize(SqliteConnection connection, string path, SqliteJournalStoreOptions options)
@@ -205,7 +206,6 @@ internal static class SqliteSchema
         CheckTables(connection, path);
         AddTables(connection);
         AddIndexes(connection);
-        AddBlobTables(connection);
         AddQueueSchema(connection);
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
@@ -256,14 +256,6 @@ internal static class SqliteSchema
             {
                 Execute(connection, sql);
             }
-        }
-    }
-
-    private static void AddBlobTables(SqliteConnection connection)
-    {
-        if (Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blob_refs'") == "0")
-        {
-            Execute(connection, BlobTablesSql);
         }
     }
 

@@ -36,6 +36,23 @@ function headers(extra) {
   return result;
 }
 
+// Reads a server-sent events response to its end, handing each event block (the lines before a blank line) to onBlock.
+async function readEventBlocks(response, onBlock) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      onBlock(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+  }
+}
+
 async function api(path, options) {
   const response = await fetch(path, Object.assign({}, options, { headers: headers(options && options.headers) }));
   const text = await response.text();
@@ -320,19 +337,7 @@ function watchRun(runId) {
         // 204: the run has finished and everything was seen; 404: it is gone.
         if (response.status === 204 || response.status === 404) break;
         if (!response.ok) throw new Error(String(response.status));
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            onRunEvent(w, buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        }
+        await readEventBlocks(response, block => onRunEvent(w, block));
       } catch {
         if (w.controller.signal.aborted) return;
       }
@@ -477,19 +482,7 @@ async function listen() {
       }
       live.classList.add("on");
       live.title = "Live updates: on";
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          onEvent(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      }
+      await readEventBlocks(response, onEvent);
     } catch {
       // Reconnect below.
     }
