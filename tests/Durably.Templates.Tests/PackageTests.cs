@@ -3,7 +3,8 @@ using System.Xml.Linq;
 
 namespace Durably.Templates.Tests;
 
-public sealed class PackageTests(PackedPackages packages) : IClassFixture<PackedPackages>
+[Collection(PackedPackagesCollection.Name)]
+public sealed class PackageTests(PackedPackages packages)
 {
     private static readonly string[] Expected =
     [

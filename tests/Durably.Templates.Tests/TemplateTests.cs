@@ -2,7 +2,8 @@ namespace Durably.Templates.Tests;
 
 // dotnet new durably-agent, from the template folder in a hive of its own (the user's templates are not touched),
 // built and tested against the packages just packed (a nuget.config in the generated folder puts them first).
-public sealed class TemplateTests(PackedPackages packages) : IClassFixture<PackedPackages>, IDisposable
+[Collection(PackedPackagesCollection.Name)]
+public sealed class TemplateTests(PackedPackages packages) : IDisposable
 {
     private static readonly TimeSpan Step = TimeSpan.FromMinutes(5);
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "durably-template-" + Guid.NewGuid().ToString("N"));
