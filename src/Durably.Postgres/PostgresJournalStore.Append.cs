@@ -24,12 +24,18 @@ public sealed partial class PostgresJournalStore
         long bytes = 0;
         List<OffloadedBlob>? offloaded = null;
         List<(RunId Run, long Sequence, string Hash)>? references = null;
+        List<(RunId Run, long Sequence, long? Epoch, long Tokens)>? tokens = null;
         for (var i = 0; i < appends.Count; i++)
         {
             var entries = appends[i].Entries;
             var data = new byte[entries.Count][];
             for (var j = 0; j < entries.Count; j++)
             {
+                if (QueueAdmission.TokensUsed(entries[j]) is > 0 and var used)
+                {
+                    (tokens ??= []).Add((appends[i].RunId, appends[i].ExpectedSequence + j, appends[i].LeaseEpoch, used));
+                }
+
                 var before = offloaded?.Count ?? 0;
                 data[j] = PayloadBlobs.Encode(entries[j], _options.MaxEntryBytes, _options.PayloadBlobs, ref offloaded);
                 bytes += data[j].Length;
@@ -43,7 +49,7 @@ public sealed partial class PostgresJournalStore
             encoded[i] = data;
         }
 
-        var item = new AppendItem(appends, encoded, bytes) { Blobs = offloaded, BlobReferences = references };
+        var item = new AppendItem(appends, encoded, bytes) { Blobs = offloaded, BlobReferences = references, Tokens = tokens };
         _writes.Enqueue(item);
         return new ValueTask(item.Task);
     }
@@ -99,6 +105,9 @@ public sealed partial class PostgresJournalStore
         public List<OffloadedBlob>? Blobs { get; init; }
 
         public List<(RunId Run, long Sequence, string Hash)>? BlobReferences { get; init; }
+
+        // The model tokens of the entries that record some (QueueAdmission.TokensUsed), for token-limited queues (null when none).
+        public List<(RunId Run, long Sequence, long? Epoch, long Tokens)>? Tokens { get; init; }
 
         public bool NotifiesWorkers => appends.Any(a => a.Status == RunStatus.Pending || (a.ExpectedSequence == 0 && a.Status is null));
     }

@@ -1,5 +1,6 @@
 using Durably.Storage;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Durably.Postgres;
 
@@ -24,11 +25,15 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         {
             await using var upsert = new NpgsqlCommand($"""
                 WITH upserted AS (
-                    INSERT INTO {_schema}.queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at)
-                    VALUES($1, $2, $3, $4, $5, $6, clock_timestamp())
+                    INSERT INTO {_schema}.queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at, tokens_per_minute)
+                    VALUES($1, $2, $3, $4, $5, $6, clock_timestamp(), $8)
                     ON CONFLICT (name) DO UPDATE SET max_concurrency = excluded.max_concurrency, max_per_key = excluded.max_per_key,
-                        runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at
-                    RETURNING 1)
+                        runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at,
+                        tokens_per_minute = excluded.tokens_per_minute
+                    RETURNING 1),
+                forgotten AS (
+                    -- Only a token-limited queue records tokens: what it recorded before the limit was lifted is not read again.
+                    DELETE FROM {_schema}.queue_tokens WHERE queue = $1 AND $8::bigint IS NULL)
                 SELECT pg_notify($7, '') FROM upserted;
                 """, connection);
             upsert.Parameters.Add(new NpgsqlParameter { Value = definition.Name });
@@ -38,6 +43,7 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
             upsert.Parameters.Add(new NpgsqlParameter { Value = definition.RateLimitPerKey });
             upsert.Parameters.Add(new NpgsqlParameter { Value = definition.Paused });
             upsert.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
+            upsert.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = definition.TokensPerMinute, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             _queuesSeen = true;
             return await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
@@ -55,8 +61,9 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
             {
                 var rows = await ReadQueueRowsAsync(connection, transaction, queue.Name, now, cancellationToken).ConfigureAwait(false);
                 var window = await ReadQueueWindowAsync(connection, transaction, queue.Name, now, cancellationToken).ConfigureAwait(false);
+                var tokens = await ReadQueueTokensAsync(connection, transaction, queue, now, prune: false, cancellationToken).ConfigureAwait(false);
                 var waiting = rows.Where(r => r.Waiting).Select(r => r.Candidate).ToList();
-                var admissible = QueueAdmission.Admit(queue, rows.Where(r => r.Live).Select(r => r.Key), window, waiting, int.MaxValue).Count;
+                var admissible = QueueAdmission.Admit(queue, rows.Where(r => r.Live).Select(r => r.Key), window, tokens, waiting, int.MaxValue).Count;
                 states.Add(new QueueState(queue)
                 {
                     Running = rows.Count(r => r.Live),
@@ -64,6 +71,7 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                     Limited = waiting.Count - admissible,
                     Suspended = rows.Count(r => !r.Live && !r.Waiting),
                     DequeuedInWindow = window.Count,
+                    TokensInWindow = tokens.Sum(t => t.Tokens),
                 });
             }
 
@@ -179,7 +187,8 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
             }
 
             var window = await ReadQueueWindowAsync(connection, transaction, queue.Name, now, cancellationToken).ConfigureAwait(false);
-            chosen.AddRange(QueueAdmission.Admit(queue, rows.Where(r => r.Live).Select(r => r.Key), window, rows.Where(r => r.Waiting).Select(r => r.Candidate), room - chosen.Count).Select(c => c.Id));
+            var tokens = await ReadQueueTokensAsync(connection, transaction, queue, now, prune: true, cancellationToken).ConfigureAwait(false);
+            chosen.AddRange(QueueAdmission.Admit(queue, rows.Where(r => r.Live).Select(r => r.Key), window, tokens, rows.Where(r => r.Waiting).Select(r => r.Candidate), room - chosen.Count).Select(c => c.Id));
             claimed.AddRange(await LeaseQueuedAsync(connection, transaction, chosen, request.Owner, request.LeaseDuration, cancellationToken).ConfigureAwait(false));
         }
 
@@ -216,7 +225,8 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         if (!take)
         {
             var window = await ReadQueueWindowAsync(connection, transaction, name!, now, cancellationToken).ConfigureAwait(false);
-            var first = QueueAdmission.Admit(queues[0], rows.Where(r => r.Live).Select(r => r.Key), window, rows.Where(r => r.Waiting).Select(r => r.Candidate), 1);
+            var tokens = await ReadQueueTokensAsync(connection, transaction, queues[0], now, prune: true, cancellationToken).ConfigureAwait(false);
+            var first = QueueAdmission.Admit(queues[0], rows.Where(r => r.Live).Select(r => r.Key), window, tokens, rows.Where(r => r.Waiting).Select(r => r.Candidate), 1);
             take = first.Count == 1 && first[0].Id == self.Id;
         }
 
@@ -269,7 +279,7 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
     private async Task<List<QueueDefinition>> ReadQueuesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? name, bool lockRows, CancellationToken cancellationToken)
     {
         await using var select = new NpgsqlCommand($"""
-            SELECT name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused FROM {_schema}.queues
+            SELECT name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, tokens_per_minute FROM {_schema}.queues
             WHERE $1::text IS NULL OR name = $1 ORDER BY name {(lockRows ? "FOR UPDATE" : string.Empty)}
             """, connection, transaction);
         select.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = name, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
@@ -284,6 +294,7 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                 RunsPerMinute = reader.IsDBNull(3) ? null : reader.GetInt32(3),
                 RateLimitPerKey = reader.GetBoolean(4),
                 Paused = reader.GetBoolean(5),
+                TokensPerMinute = reader.IsDBNull(6) ? null : reader.GetInt64(6),
             });
         }
 
@@ -334,6 +345,58 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         }
 
         return keys;
+    }
+
+    // The model tokens the queue's runs used within the rate window before now, by key. A claim (which holds the queue's row
+    // lock) first deletes what fell out of the window, so the table holds about a minute of each token-limited queue.
+    private async Task<List<QueueTokenUse>> ReadQueueTokensAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, QueueDefinition queue, DateTimeOffset now, bool prune, CancellationToken cancellationToken)
+    {
+        if (queue.TokensPerMinute is null)
+        {
+            return [];
+        }
+
+        var since = now - QueueDefinition.RateWindow;
+        if (prune)
+        {
+            await using var delete = new NpgsqlCommand($"DELETE FROM {_schema}.queue_tokens WHERE queue = $1 AND at <= $2", connection, transaction);
+            delete.Parameters.Add(new NpgsqlParameter { Value = queue.Name });
+            delete.Parameters.Add(new NpgsqlParameter { Value = since });
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var select = new NpgsqlCommand($"SELECT queue_key, tokens FROM {_schema}.queue_tokens WHERE queue = $1 AND at > $2", connection, transaction);
+        select.Parameters.Add(new NpgsqlParameter { Value = queue.Name });
+        select.Parameters.Add(new NpgsqlParameter { Value = since });
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var uses = new List<QueueTokenUse>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            uses.Add(new QueueTokenUse(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return uses;
+    }
+
+    // Records, in the append's transaction, the model tokens of the batch's entries whose runs are on token-limited queues, at the
+    // database clock. Only entries that this batch wrote count: the entry is there and the append held the run's current lease
+    // (a conflicting append at the same sequence by a worker that lost the lease writes nothing).
+    private void AddQueueTokenCommand(NpgsqlBatch batch, IReadOnlyList<AppendItem> items)
+    {
+        var tokens = items.Where(i => i.Tokens is not null).SelectMany(i => i.Tokens!).ToList();
+        batch.BatchCommands.Add(Command(
+            $"""
+            INSERT INTO {_schema}.queue_tokens(queue, queue_key, at, tokens)
+            SELECT r.queue, r.queue_key, clock_timestamp(), x.tokens
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS x(run_id, seq, epoch, tokens)
+            JOIN {_schema}.runs r ON r.run_id = x.run_id AND r.queue IS NOT NULL AND (x.epoch IS NULL OR r.lease_epoch = x.epoch)
+            JOIN {_schema}.queues q ON q.name = r.queue AND q.tokens_per_minute IS NOT NULL
+            JOIN {_schema}.entries e ON e.run = r.id AND e.seq = x.seq
+            """,
+            Array(tokens.Select(t => t.Run.Value).ToArray(), NpgsqlDbType.Text),
+            Array(tokens.Select(t => t.Sequence).ToArray(), NpgsqlDbType.Bigint),
+            Array(tokens.Select(t => t.Epoch).ToArray(), NpgsqlDbType.Bigint),
+            Array(tokens.Select(t => t.Tokens).ToArray(), NpgsqlDbType.Bigint)));
     }
 
     // Live: holds a slot (an unexpired lease). Waiting: runnable and not live.

@@ -43,6 +43,11 @@ public sealed partial class PostgresJournalStore
             AddBlobCommands(batch, items);
         }
 
+        if (items.Any(i => i.Tokens is not null))
+        {
+            AddQueueTokenCommand(batch, items);
+        }
+
         if (items.Any(i => i.NotifiesWorkers))
         {
             batch.BatchCommands.Add(Command(_sql.Notify, new NpgsqlParameter { Value = _sql.Channel, NpgsqlDbType = NpgsqlDbType.Text }));

@@ -57,6 +57,11 @@ internal static partial class PostgresSchema
         ("queues", "rate_per_key", "boolean", false),
         ("queues", "paused", "boolean", false),
         ("queues", "updated_at", Timestamp, false),
+        ("queues", "tokens_per_minute", "bigint", true),
+        ("queue_tokens", "queue", "text", false),
+        ("queue_tokens", "queue_key", "text", true),
+        ("queue_tokens", "at", Timestamp, false),
+        ("queue_tokens", "tokens", "bigint", false),
     ];
 
     // Unique indexes carry the store's guarantees (one run per id, one entry per run and sequence); the
@@ -75,6 +80,7 @@ internal static partial class PostgresSchema
         ("runs_queued", false),
         ("runs_queue_window", false),
         ("runs_queue_started", false),
+        ("queue_tokens_window", false),
     ];
 
     public static void CheckName(string schema)
@@ -151,6 +157,7 @@ internal static partial class PostgresSchema
 
     // Queues (IRunQueueStore): columns, table and indexes added to schema version 1 without changing it. The columns are added
     // only when missing (ALTER TABLE locks the table even when IF NOT EXISTS finds the column); every index holds queued runs only.
+    // queue_tokens holds the model tokens runs of token-limited queues used in about the last minute (QueueDefinition.TokensPerMinute).
     private static string QueueScript(string s) => $"""
         DO $queues$
         BEGIN
@@ -168,7 +175,21 @@ internal static partial class PostgresSchema
             rate_per_key boolean NOT NULL DEFAULT false,
             paused boolean NOT NULL DEFAULT false,
             updated_at timestamptz NOT NULL,
+            tokens_per_minute bigint,
             CONSTRAINT queues_pkey PRIMARY KEY (name));
+        DO $tokens$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '{s}' AND table_name = 'queues' AND column_name = 'tokens_per_minute') THEN
+                ALTER TABLE {s}.queues ADD COLUMN IF NOT EXISTS tokens_per_minute bigint;
+            END IF;
+        END
+        $tokens$;
+        CREATE TABLE IF NOT EXISTS {s}.queue_tokens(
+            queue text NOT NULL,
+            queue_key text,
+            at timestamptz NOT NULL,
+            tokens bigint NOT NULL);
+        CREATE INDEX IF NOT EXISTS queue_tokens_window ON {s}.queue_tokens(queue, at);
         CREATE INDEX IF NOT EXISTS runs_queued ON {s}.runs(queue, queue_key) WHERE queue IS NOT NULL AND status < 3;
         CREATE INDEX IF NOT EXISTS runs_queue_window ON {s}.runs(queue, first_dequeued_at) WHERE first_dequeued_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS runs_queue_started ON {s}.runs(queue, queue_key, created_at) WHERE queue IS NOT NULL;

@@ -16,6 +16,7 @@ public sealed partial class SqliteJournalStore
         // Serialize on the caller's thread so the single writer only does I/O.
         var encoded = new EncodedEntry[appends.Count][];
         string[]?[]? references = null;
+        long[]? tokens = null;
         List<OffloadedBlob>? offloaded = null;
         for (var i = 0; i < appends.Count; i++)
         {
@@ -26,6 +27,10 @@ public sealed partial class SqliteJournalStore
             {
                 var data = PayloadBlobs.Encode(entries[j], _options.MaxEntryBytes, _options.PayloadBlobs, ref offloaded);
                 bytes[j] = new EncodedEntry(data, Checksum.Compute(data));
+                if (QueueAdmission.TokensUsed(entries[j]) is > 0 and var used)
+                {
+                    (tokens ??= new long[appends.Count])[i] += used;
+                }
             }
 
             encoded[i] = bytes;
@@ -36,7 +41,7 @@ public sealed partial class SqliteJournalStore
         }
 
         // Cancellation is not observed once queued: the append is either committed or failed, never abandoned half-way.
-        var item = new AppendItem(appends, encoded, references);
+        var item = new AppendItem(appends, encoded, references, tokens);
         if (offloaded is not null)
         {
             return AppendWithBlobsAsync(item, offloaded, cancellationToken);
@@ -49,7 +54,8 @@ public sealed partial class SqliteJournalStore
     // Runs on the writer thread inside its write transaction, so the checks and the writes are atomic.
     // Plain single-row statements only: RETURNING and upserts would make SQLite keep a statement journal
     // for every append, which costs more than the writes themselves.
-    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, string[]? blobs, long now)
+    // tokens: the model tokens the append's entries record as used (QueueAdmission.TokensUsed), counted by a token-limited queue.
+    private void ApplyAppend(RunAppend append, EncodedEntry[] entries, string[]? blobs, long tokens, long now)
     {
         var s = _statements;
         var find = s.FindRun;
@@ -126,6 +132,11 @@ public sealed partial class SqliteJournalStore
             InsertBlobReferences(runKey, blobs);
         }
 
+        if (tokens > 0)
+        {
+            RecordQueueTokens(runKey, tokens, now);
+        }
+
         // A new run's status was set by its insert.
         if (append.Status is { } status && append.ExpectedSequence != 0)
         {
@@ -154,7 +165,7 @@ public sealed partial class SqliteJournalStore
 
     private static long? ToUnixMilliseconds(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
 
-    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded, string[]?[]? blobs) : WriteItem
+    private sealed class AppendItem(IReadOnlyList<RunAppend> appends, EncodedEntry[][] encoded, string[]?[]? blobs, long[]? tokens) : WriteItem
     {
         // A call touching several runs must be all or nothing; a single run checks before it writes.
         public override bool NeedsSavepoint => appends.Count > 1;
@@ -163,7 +174,7 @@ public sealed partial class SqliteJournalStore
         {
             for (var i = 0; i < appends.Count; i++)
             {
-                store.ApplyAppend(appends[i], encoded[i], blobs?[i], now);
+                store.ApplyAppend(appends[i], encoded[i], blobs?[i], tokens?[i] ?? 0, now);
             }
         }
     }

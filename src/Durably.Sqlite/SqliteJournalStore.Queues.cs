@@ -17,10 +17,11 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
         return Enqueue((store, now) =>
         {
             var upsert = store.WriterCommand("""
-                INSERT INTO queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at)
-                VALUES($name, $max, $perKey, $rate, $ratePerKey, $paused, $now)
+                INSERT INTO queues(name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, updated_at, tokens_per_minute)
+                VALUES($name, $max, $perKey, $rate, $ratePerKey, $paused, $now, $tokens)
                 ON CONFLICT(name) DO UPDATE SET max_concurrency = excluded.max_concurrency, max_per_key = excluded.max_per_key,
-                    runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at
+                    runs_per_minute = excluded.runs_per_minute, rate_per_key = excluded.rate_per_key, paused = excluded.paused, updated_at = excluded.updated_at,
+                    tokens_per_minute = excluded.tokens_per_minute
                 """);
             upsert.Parameters.AddWithValue("$name", definition.Name);
             upsert.Parameters.AddWithValue("$max", (object?)definition.MaxConcurrency ?? DBNull.Value);
@@ -29,7 +30,17 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             upsert.Parameters.AddWithValue("$ratePerKey", definition.RateLimitPerKey ? 1 : 0);
             upsert.Parameters.AddWithValue("$paused", definition.Paused ? 1 : 0);
             upsert.Parameters.AddWithValue("$now", now);
-            return upsert.ExecuteNonQuery();
+            upsert.Parameters.AddWithValue("$tokens", (object?)definition.TokensPerMinute ?? DBNull.Value);
+            var written = upsert.ExecuteNonQuery();
+            if (definition.TokensPerMinute is null)
+            {
+                // Only a token-limited queue records tokens: what it recorded before the limit was lifted is not read again.
+                var forget = store.WriterCommand("DELETE FROM queue_tokens WHERE queue = $name");
+                forget.Parameters.AddWithValue("$name", definition.Name);
+                forget.ExecuteNonQuery();
+            }
+
+            return written;
         });
     }
 
@@ -45,9 +56,10 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             {
                 var rows = store.ReadQueueRows(queue.Name);
                 var window = store.ReadQueueWindow(queue.Name, now);
+                var tokens = store.ReadQueueTokens(queue, now);
                 var running = rows.Where(r => r.IsLive(now, [])).ToList();
                 var waiting = rows.Where(r => r.IsWaiting(now, [])).Select(r => r.Candidate).ToList();
-                var admissible = QueueAdmission.Admit(queue, running.Select(r => r.Key), window, waiting, int.MaxValue).Count;
+                var admissible = QueueAdmission.Admit(queue, running.Select(r => r.Key), window, tokens, waiting, int.MaxValue).Count;
                 states.Add(new QueueState(queue)
                 {
                     Running = running.Count,
@@ -55,6 +67,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
                     Limited = waiting.Count - admissible,
                     Suspended = rows.Count(r => r.Status == (int)RunStatus.Suspended && !r.IsLive(now, []) && !r.IsWaiting(now, [])),
                     DequeuedInWindow = window.Count,
+                    TokensInWindow = tokens.Sum(t => t.Tokens),
                 });
             }
 
@@ -108,7 +121,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
                 }
             }
 
-            store.ApplyAppend(start, entries, null, now);
+            store.ApplyAppend(start, entries, null, 0, now);
             var place = store.WriterCommand("UPDATE runs SET queue = $queue, queue_key = $key, priority = $priority WHERE run_id = $run");
             place.Parameters.AddWithValue("$queue", placement.Queue);
             place.Parameters.AddWithValue("$key", (object?)placement.Key ?? DBNull.Value);
@@ -146,7 +159,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
 
             var waiting = rows.Where(r => r.IsWaiting(now, dead)).Select(r => r.Candidate);
             var running = rows.Where(r => r.IsLive(now, dead)).Select(r => r.Key);
-            foreach (var admitted in QueueAdmission.Admit(queue, running, ReadQueueWindow(queue.Name, now), waiting, room))
+            foreach (var admitted in QueueAdmission.Admit(queue, running, ReadQueueWindow(queue.Name, now), ReadQueueTokens(queue, now), waiting, room))
             {
                 leases.Add(LeaseQueued(admitted.Id, request.Owner, request.LeaseDuration, now));
             }
@@ -169,7 +182,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             return [LeaseQueued(runKey, owner, leaseDuration, now)];
         }
 
-        var first = QueueAdmission.Admit(queue, rows.Where(r => r.IsLive(now, dead)).Select(r => r.Key), ReadQueueWindow(name, now), rows.Where(r => r.IsWaiting(now, dead)).Select(r => r.Candidate), 1);
+        var first = QueueAdmission.Admit(queue, rows.Where(r => r.IsLive(now, dead)).Select(r => r.Key), ReadQueueWindow(name, now), ReadQueueTokens(queue, now), rows.Where(r => r.IsWaiting(now, dead)).Select(r => r.Candidate), 1);
         return first.Count == 1 && first[0].Id == runKey ? [LeaseQueued(runKey, owner, leaseDuration, now)] : [];
     }
 
@@ -189,7 +202,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
 
     private List<QueueDefinition> ReadQueues()
     {
-        var select = WriterCommand("SELECT name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused FROM queues ORDER BY name");
+        var select = WriterCommand("SELECT name, max_concurrency, max_per_key, runs_per_minute, rate_per_key, paused, tokens_per_minute FROM queues ORDER BY name");
         using var reader = select.ExecuteReader();
         var queues = new List<QueueDefinition>();
         while (reader.Read())
@@ -201,6 +214,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
                 RunsPerMinute = reader.IsDBNull(3) ? null : reader.GetInt32(3),
                 RateLimitPerKey = reader.GetInt64(4) != 0,
                 Paused = reader.GetInt64(5) != 0,
+                TokensPerMinute = reader.IsDBNull(6) ? null : reader.GetInt64(6),
             });
         }
 
@@ -248,6 +262,45 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
         }
 
         return keys;
+    }
+
+    // Records the model tokens an append used, when its run is on a token-limited queue. Writer thread, in the append's transaction.
+    private void RecordQueueTokens(long runKey, long tokens, long now)
+    {
+        var insert = WriterCommand("""
+            INSERT INTO queue_tokens(queue, queue_key, at, tokens)
+            SELECT r.queue, r.queue_key, $now, $tokens FROM runs r JOIN queues q ON q.name = r.queue
+            WHERE r.id = $run AND q.tokens_per_minute IS NOT NULL
+            """);
+        insert.Parameters.AddWithValue("$now", now);
+        insert.Parameters.AddWithValue("$tokens", tokens);
+        insert.Parameters.AddWithValue("$run", runKey);
+        insert.ExecuteNonQuery();
+    }
+
+    // The model tokens the queue's runs used within the rate window, by key. What fell out of the window is deleted first (this
+    // runs in a write transaction), so the table holds about a minute of each token-limited queue.
+    private List<QueueTokenUse> ReadQueueTokens(QueueDefinition queue, long now)
+    {
+        if (queue.TokensPerMinute is null)
+        {
+            return [];
+        }
+
+        var prune = WriterCommand("DELETE FROM queue_tokens WHERE queue = $queue AND at <= $since");
+        prune.Parameters.AddWithValue("$queue", queue.Name);
+        prune.Parameters.AddWithValue("$since", now - (long)QueueDefinition.RateWindow.TotalMilliseconds);
+        prune.ExecuteNonQuery();
+        var select = WriterCommand("SELECT queue_key, tokens FROM queue_tokens WHERE queue = $queue");
+        select.Parameters.AddWithValue("$queue", queue.Name);
+        using var reader = select.ExecuteReader();
+        var uses = new List<QueueTokenUse>();
+        while (reader.Read())
+        {
+            uses.Add(new QueueTokenUse(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return uses;
     }
 
     private sealed record QueuedRow(long Id, string? Key, string? Owner, long? ExpiresAt, int Status, long? WakeAt, bool FirstDequeue)

@@ -76,8 +76,9 @@ internal static class SqliteSchema
         """;
 
     // Queues (IRunQueueStore): added after schema version 1 without changing it. A new file gets them with CreateSql; a file
-    // made before them gets the columns (when missing), the table and the indexes at its first open by this version. Every
-    // index holds queued runs only, so a store that uses no queue writes nothing more per append.
+    // made before them gets the columns (when missing), the tables and the indexes at its first open by this version. Every
+    // index holds queued runs only, so a store that uses no queue writes nothing more per append. queue_tokens holds the model
+    // tokens runs of token-limited queues used in about the last minute (QueueDefinition.TokensPerMinute).
     private static readonly (string Column, string Sql)[] AddedQueueColumns =
     [
         ("queue", "ALTER TABLE runs ADD COLUMN queue TEXT"),
@@ -94,7 +95,14 @@ internal static class SqliteSchema
             runs_per_minute INTEGER,
             rate_per_key INTEGER NOT NULL DEFAULT 0,
             paused INTEGER NOT NULL DEFAULT 0,
-            updated_at INTEGER NOT NULL);
+            updated_at INTEGER NOT NULL,
+            tokens_per_minute INTEGER);
+        CREATE TABLE IF NOT EXISTS queue_tokens(
+            queue TEXT NOT NULL,
+            queue_key TEXT,
+            at INTEGER NOT NULL,
+            tokens INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS queue_tokens_window ON queue_tokens(queue, at);
         CREATE INDEX IF NOT EXISTS runs_queued ON runs(queue, queue_key) WHERE queue IS NOT NULL AND status < 3;
         CREATE INDEX IF NOT EXISTS runs_queue_window ON runs(queue, first_dequeued_at) WHERE first_dequeued_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS runs_queue_started ON runs(queue, queue_key, created_at) WHERE queue IS NOT NULL;
@@ -105,7 +113,11 @@ internal static class SqliteSchema
         var columns = new HashSet<string>(StringComparer.Ordinal);
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT name FROM pragma_table_info('runs') UNION ALL SELECT 'queues:' || name FROM sqlite_master WHERE type = 'table' AND name = 'queues'";
+            command.CommandText = """
+                SELECT name FROM pragma_table_info('runs')
+                UNION ALL SELECT 'queues.' || name FROM pragma_table_info('queues')
+                UNION ALL SELECT 'table:' || name FROM sqlite_master WHERE type = 'table' AND name IN ('queues', 'queue_tokens')
+                """;
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -113,7 +125,8 @@ internal static class SqliteSchema
             }
         }
 
-        if (columns.Contains("queues:queues") && AddedQueueColumns.All(c => columns.Contains(c.Column)))
+        if (columns.Contains("table:queues") && columns.Contains("table:queue_tokens") && columns.Contains("queues.tokens_per_minute")
+            && AddedQueueColumns.All(c => columns.Contains(c.Column)))
         {
             return;
         }
@@ -139,6 +152,13 @@ internal static class SqliteSchema
                 {
                     Execute(connection, sql);
                 }
+            }
+
+            // A queues table made before token limits gets their column; a new one has it from QueueTablesSql.
+            var hadQueues = Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'queues'") != "0";
+            if (hadQueues && Scalar(connection, "SELECT count(*) FROM pragma_table_info('queues') WHERE name = 'tokens_per_minute'") == "0")
+            {
+                Execute(connection, "ALTER TABLE queues ADD COLUMN tokens_per_minute INTEGER");
             }
 
             Execute(connection, QueueTablesSql);

@@ -61,6 +61,10 @@ public abstract class RunQueueStoreComplianceTests
         await store.ReleaseLeaseAsync(lease);
     }
 
+    // Appends a model step's completion with its token usage, the way a worker does after the model answered.
+    private static Task CompleteModelStepAsync(IJournalStore store, RunLease lease, long sequence, TokenUsage usage)
+        => store.AppendAsync(new RunAppend(lease.RunId, sequence, [new StepCompleted { Sequence = sequence, Timestamp = Ms(sequence), Step = (int)sequence, Result = Payload.FromJson("\"answer\""), Usage = usage }]) { LeaseEpoch = lease.Epoch }).AsTask();
+
     private static string Name() => "q-" + Guid.NewGuid().ToString("N")[..12];
 
     // The test names say what each test checks (Method_Scenario_Expected).
@@ -134,6 +138,96 @@ public abstract class RunQueueStoreComplianceTests
 
         // The window is used up by a's first dequeue; a's resumption is not a first dequeue.
         Assert.Equal(a, Assert.Single(await store.ClaimRunsAsync(Claim("w1"))).RunId);
+    }
+
+    [Fact]
+    public async Task ClaimRunsAsync_TokensPerMinuteUsedUp_HoldsBackNewAndResumingRunsUntilTheWindowMovesOn()
+    {
+        await using var store = await CreateStoreAsync();
+        var queues = (IRunQueueStore)store;
+        var queue = Name();
+        await ConfigureAsync(store, new QueueDefinition(queue) { TokensPerMinute = 1_000 });
+        var a = await StartAsync(store, queue, "a");
+        var b = await StartAsync(store, queue, "b");
+        var lease = Assert.Single(await store.ClaimRunsAsync(Claim("w1", max: 1)));
+        Assert.Equal(a, lease.RunId);
+
+        // a's model step used 1,100 tokens, then a suspended until a time already due: it is ready to resume.
+        await CompleteModelStepAsync(store, lease, 1, new TokenUsage(600, 500));
+        await store.AppendAsync(new RunAppend(a, 2, [new TimerStarted { Sequence = 2, Timestamp = Ms(2), Step = 2, DueAt = Ms(0) }]) { Status = RunStatus.Suspended, WakeAt = Ms(0), StatusDetail = "timer", LeaseEpoch = lease.Epoch });
+        await store.ReleaseLeaseAsync(lease);
+
+        Assert.Empty(await store.ClaimRunsAsync(Claim("w2")));
+        Assert.Null(await store.TryClaimRunAsync(b, "w2", Lease));
+        var state = Assert.Single(await queues.ListQueuesAsync(), q => q.Definition.Name == queue);
+        Assert.Equal((1_100L, 2, 2), (state.TokensInWindow, state.Queued, state.Limited));
+
+        await AdvanceClockAsync(TimeSpan.FromSeconds(61));
+        Assert.Equal([a, b], (await store.ClaimRunsAsync(Claim("w2"))).Select(l => l.RunId));
+        Assert.Equal(0, Assert.Single(await queues.ListQueuesAsync(), q => q.Definition.Name == queue).TokensInWindow);
+    }
+
+    [Fact]
+    public async Task ClaimRunsAsync_TokensPerMinutePerKey_HoldsBackOnlyTheKeyThatUsedItsTokens()
+    {
+        await using var store = await CreateStoreAsync();
+        var queue = Name();
+        await ConfigureAsync(store, new QueueDefinition(queue) { TokensPerMinute = 100, RateLimitPerKey = true });
+        var a1 = await StartAsync(store, queue, "a1", key: "tenant-a");
+        var lease = Assert.Single(await store.ClaimRunsAsync(Claim("w1")));
+        await CompleteModelStepAsync(store, lease, 1, new TokenUsage(70, 30));
+        await FinishAsync(store, lease);
+        var a2 = await StartAsync(store, queue, "a2", key: "tenant-a");
+        var b1 = await StartAsync(store, queue, "b1", key: "tenant-b");
+
+        Assert.Equal(b1, Assert.Single(await store.ClaimRunsAsync(Claim("w1"))).RunId);
+        Assert.Null(await store.TryClaimRunAsync(a2, "w1", Lease));
+        Assert.Equal(a1, lease.RunId);
+    }
+
+    [Fact]
+    public async Task AppendAsync_ForkCacheHitOrQueueWithoutTokenLimit_RecordsNoTokens()
+    {
+        await using var store = await CreateStoreAsync();
+        var queues = (IRunQueueStore)store;
+        var limited = Name();
+        var unlimited = Name();
+        await ConfigureAsync(store, new QueueDefinition(limited) { TokensPerMinute = 100 });
+        await ConfigureAsync(store, new QueueDefinition(unlimited));
+        _ = await StartAsync(store, limited, "cached");
+        var cached = Assert.Single(await store.ClaimRunsAsync(Claim("w1")));
+        _ = await StartAsync(store, unlimited, "free");
+        var free = Assert.Single(await store.ClaimRunsAsync(Claim("w1")));
+
+        // A fork's cache hit called no model; a queue without a token limit keeps no count.
+        await store.AppendAsync(new RunAppend(cached.RunId, 1, [new StepCompleted { Sequence = 1, Timestamp = Ms(1), Step = 1, Usage = new TokenUsage(500, 500), ResolvedBy = "fork-cache:source-run" }]) { LeaseEpoch = cached.Epoch });
+        await CompleteModelStepAsync(store, free, 1, new TokenUsage(500, 500));
+        var next = await StartAsync(store, limited, "next");
+
+        Assert.Equal(next, Assert.Single(await store.ClaimRunsAsync(Claim("w1"))).RunId);
+        Assert.All(await queues.ListQueuesAsync(), q => Assert.Equal(0, q.TokensInWindow));
+
+        // Given a token limit later, the queue counts from then on.
+        await ConfigureAsync(store, new QueueDefinition(unlimited) { TokensPerMinute = 100 });
+        await CompleteModelStepAsync(store, free, 2, new TokenUsage(40, 2));
+        Assert.Equal(42, Assert.Single(await queues.ListQueuesAsync(), q => q.Definition.Name == unlimited).TokensInWindow);
+    }
+
+    [Fact]
+    public async Task AppendAsync_LeaseLost_RecordsNoTokens()
+    {
+        await using var store = await CreateStoreAsync();
+        var queue = Name();
+        await ConfigureAsync(store, new QueueDefinition(queue) { TokensPerMinute = 100 });
+        _ = await StartAsync(store, queue, "a");
+        var stale = Assert.Single(await store.ClaimRunsAsync(Claim("w1")));
+        var current = Assert.Single(await store.ClaimRunsAsync(Claim("w1") with { IncludeOwnLeases = true }));
+
+        // The holder of the old lease wrote nothing, so its model step counts for nothing; the current holder's does.
+        await Assert.ThrowsAsync<LeaseLostException>(() => CompleteModelStepAsync(store, stale, 1, new TokenUsage(400, 100)));
+        Assert.Equal(0, Assert.Single(await ((IRunQueueStore)store).ListQueuesAsync(), q => q.Definition.Name == queue).TokensInWindow);
+        await CompleteModelStepAsync(store, current, 1, new TokenUsage(60, 10));
+        Assert.Equal(70, Assert.Single(await ((IRunQueueStore)store).ListQueuesAsync(), q => q.Definition.Name == queue).TokensInWindow);
     }
 
     [Fact]

@@ -21,9 +21,10 @@ public sealed class QueueCommandTests : IDisposable
         var json = await Processes.DurablyAsync("queues", "list", "--store", store, "--json");
 
         Assert.Equal(0, text.ExitCode);
-        Assert.Matches(@"QUEUE\s+CONCURRENCY\s+PER KEY\s+PER MINUTE\s+RUNNING\s+QUEUED\s+LIMITED\s+SUSPENDED\s+LAST MINUTE", text.Stdout);
-        Assert.Matches(@"models\s+-\s+1\s+30\s+1\s+2\s+1\s+0\s+1", text.Stdout);
-        Assert.Matches(@"idle \(paused\)\s+0\s+-\s+-\s+0\s+0\s+0\s+0\s+0", text.Stdout);
+        Assert.Matches(@"QUEUE\s+CONCURRENCY\s+PER KEY\s+PER MINUTE\s+TOKENS/MIN\s+RUNNING\s+QUEUED\s+LIMITED\s+SUSPENDED\s+LAST MINUTE\s+TOKENS LAST MIN", text.Stdout);
+        Assert.Matches(@"models\s+-\s+1\s+30\s+-\s+1\s+2\s+1\s+0\s+1\s+-", text.Stdout);
+        Assert.Matches(@"idle \(paused\)\s+0\s+-\s+-\s+-\s+0\s+0\s+0\s+0\s+0\s+-", text.Stdout);
+        Assert.Matches(@"budget\s+-\s+-\s+-\s+50,000\s+0\s+0\s+0\s+0\s+0\s+0", text.Stdout);
         using var document = JsonDocument.Parse(json.Stdout);
         var models = document.RootElement.GetProperty("queues").EnumerateArray().Single(q => q.GetProperty("definition").GetProperty("name").GetString() == "models");
         Assert.Equal(1, models.GetProperty("definition").GetProperty("maxConcurrencyPerKey").GetInt32());
@@ -57,11 +58,11 @@ public sealed class QueueCommandTests : IDisposable
         {
         }
 
-        var set = await Processes.DurablyAsync("queues", "set", "llm", "--concurrency", "4", "--per-key", "2", "--per-minute", "60", "--rate-per-key", "--store", store);
+        var set = await Processes.DurablyAsync("queues", "set", "llm", "--concurrency", "4", "--per-key", "2", "--per-minute", "60", "--tokens-per-minute", "90000", "--rate-per-key", "--store", store);
         var changed = await Processes.DurablyAsync("queues", "set", "llm", "--concurrency", "8", "--store", store);
 
         Assert.Equal(0, set.ExitCode);
-        Assert.Contains("Queue 'llm' set: concurrency 4, per key 2, per minute 60 per key.", set.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Queue 'llm' set: concurrency 4, per key 2, per minute 60, tokens per minute 90,000 (rates per key).", set.Stdout, StringComparison.Ordinal);
         Assert.Equal(0, changed.ExitCode);
         await using var reopened = await SqliteJournalStore.OpenAsync(store);
         Assert.Equal(new QueueDefinition("llm") { MaxConcurrency = 8 }, Assert.Single(await reopened.ListQueuesAsync()).Definition);
@@ -69,6 +70,7 @@ public sealed class QueueCommandTests : IDisposable
 
     [Theory]
     [InlineData("--concurrency", "-1", "negative limit")]
+    [InlineData("--tokens-per-minute", "-5", "negative limit")]
     [InlineData("--rate-per-key", null, "--rate-per-key needs --per-minute")]
     public async Task QueuesSet_BadLimits_Exits4SayingWhatIsWrong(string option, string? value, string message)
     {
@@ -96,6 +98,7 @@ public sealed class QueueCommandTests : IDisposable
         var client = new DurableClient(store);
         await client.ConfigureQueueAsync(new QueueDefinition("models") { MaxConcurrencyPerKey = 1, RunsPerMinute = 30 });
         await client.ConfigureQueueAsync(new QueueDefinition("idle") { MaxConcurrency = 0, Paused = true });
+        await client.ConfigureQueueAsync(new QueueDefinition("budget") { TokensPerMinute = 50_000 });
         await client.StartAsync("work", 1, new StartRunOptions { RunId = new RunId("m-1"), Queue = "models", QueueKey = "tenant-a" });
         await client.StartAsync("work", 2, new StartRunOptions { RunId = new RunId("m-2"), Queue = "models", QueueKey = "tenant-a" });
         await client.StartAsync("work", 0, new StartRunOptions { RunId = new RunId("plain-1") });

@@ -27,6 +27,10 @@ public sealed class QueueDashboardTests : IAsyncLifetime
         Assert.Equal("2", await models.Locator("td[data-count='queued']").InnerTextAsync());
         Assert.Equal("1", await models.Locator("td[data-count='limited']").InnerTextAsync());
         Assert.Contains("paused", await page.Locator("#queues tr[data-queue='idle']").InnerTextAsync(), StringComparison.Ordinal);
+        var budget = page.Locator("#queues tr[data-queue='budget']");
+        Assert.Contains("50,000", await budget.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("0", await budget.Locator("td[data-count='tokens']").InnerTextAsync());
+        Assert.Equal("-", await models.Locator("td[data-count='tokens']").InnerTextAsync());
         var waiting = await page.Locator("#runs tr[data-run='m-2']").InnerTextAsync();
         Assert.Contains("queued", waiting, StringComparison.Ordinal);
         Assert.Contains("models / tenant-a", waiting, StringComparison.Ordinal);
@@ -35,7 +39,7 @@ public sealed class QueueDashboardTests : IAsyncLifetime
 
         using var http = _dashboard.Client();
         using var json = JsonDocument.Parse(await http.GetStringAsync("api/queues"));
-        Assert.Equal(["idle", "models"], json.RootElement.GetProperty("queues").EnumerateArray().Select(q => q.GetProperty("definition").GetProperty("name").GetString()));
+        Assert.Equal(["budget", "idle", "models"], json.RootElement.GetProperty("queues").EnumerateArray().Select(q => q.GetProperty("definition").GetProperty("name").GetString()));
     }
 
     public async Task InitializeAsync()

@@ -169,7 +169,7 @@ public sealed class SqliteQueueTests : IAsyncLifetime
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = """
-                DROP INDEX runs_queued; DROP INDEX runs_queue_window; DROP INDEX runs_queue_started; DROP TABLE queues;
+                DROP INDEX runs_queued; DROP INDEX runs_queue_window; DROP INDEX runs_queue_started; DROP TABLE queues; DROP TABLE queue_tokens;
                 ALTER TABLE runs DROP COLUMN queue; ALTER TABLE runs DROP COLUMN queue_key; ALTER TABLE runs DROP COLUMN priority; ALTER TABLE runs DROP COLUMN first_dequeued_at;
                 """;
             await command.ExecuteNonQueryAsync();
@@ -184,6 +184,62 @@ public sealed class SqliteQueueTests : IAsyncLifetime
         Assert.Null((await reopened.GetRunAsync(old))!.Queue);
         Assert.Equal("after", (await queued.GetStatusAsync()).Queue);
         Assert.Equal(2, (await reopened.ClaimRunsAsync(new ClaimRequest { Owner = "w" })).Count);
+    }
+
+    [Fact]
+    public async Task OpenAsync_FileWithQueuesFromBeforeTokenLimits_KeepsItsQueuesAndGetsTokenLimits()
+    {
+        await using (var store = await SqliteJournalStore.OpenAsync(PathOf))
+        {
+            await new DurableClient(store).ConfigureQueueAsync(new QueueDefinition("models") { MaxConcurrencyPerKey = 2, RunsPerMinute = 30 });
+        }
+
+        // Make the file what the first version with queues wrote: no token column, no token table.
+        SqliteConnection.ClearAllPools();
+        await using (var connection = new SqliteConnection($"Data Source={PathOf}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE queue_tokens; ALTER TABLE queues DROP COLUMN tokens_per_minute;";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        await using var reopened = await SqliteJournalStore.OpenAsync(PathOf);
+        var client = new DurableClient(reopened);
+        Assert.Equal(new QueueDefinition("models") { MaxConcurrencyPerKey = 2, RunsPerMinute = 30 }, Assert.Single(await client.ListQueuesAsync()).Definition);
+        await client.ConfigureQueueAsync(new QueueDefinition("models") { TokensPerMinute = 10_000 });
+        Assert.Equal(10_000, Assert.Single(await client.ListQueuesAsync()).Definition.TokensPerMinute);
+    }
+
+    [Fact]
+    public async Task StartAsync_TokensPerMinuteUsedUpByAModelStep_NextRunWaitsQueuedUntilTheLimitAllowsIt()
+    {
+        var executed = new ConcurrentQueue<string>();
+        var worker = await WorkerAsync<string, string>("w1", (ctx, name) => ctx.StepAsync("call-model", step =>
+        {
+            executed.Enqueue(name);
+            step.ReportUsage(new TokenUsage(900, 300));
+            return Task.FromResult(name);
+        }));
+        var client = worker.Client;
+        await client.ConfigureQueueAsync(new QueueDefinition("llm") { TokensPerMinute = 1_000 });
+
+        var first = await client.StartAsync("work", "first", new StartRunOptions { Queue = "llm" });
+        Assert.Equal("first", await first.GetResultAsync<string>(Timeout()));
+        var second = await client.StartAsync("work", "second", new StartRunOptions { Queue = "llm" });
+
+        // The worker polls every 50 ms: for a second it claims again and again, and the token limit holds the run back.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var state = Assert.Single(await client.ListQueuesAsync());
+        Assert.Equal((1_200L, 1, 1), (state.TokensInWindow, state.Queued, state.Limited));
+        Assert.Equal(RunStatus.Pending, (await second.GetStatusAsync()).Status);
+        Assert.Equal(["first"], executed);
+
+        // A larger budget lets it go at once.
+        await client.ConfigureQueueAsync(new QueueDefinition("llm") { TokensPerMinute = 5_000 });
+        Assert.Equal("second", await second.GetResultAsync<string>(Timeout()));
+        Assert.Equal(2_400, Assert.Single(await client.ListQueuesAsync()).TokensInWindow);
     }
 
     [Fact]

@@ -36,20 +36,22 @@ internal static class QueuesCommands
 
             Format.Table(
                 context.Out,
-                ["QUEUE", "CONCURRENCY", "PER KEY", "PER MINUTE", "RUNNING", "QUEUED", "LIMITED", "SUSPENDED", "LAST MINUTE"],
+                ["QUEUE", "CONCURRENCY", "PER KEY", "PER MINUTE", "TOKENS/MIN", "RUNNING", "QUEUED", "LIMITED", "SUSPENDED", "LAST MINUTE", "TOKENS LAST MIN"],
                 queues.Select(q => (IReadOnlyList<string>)
                 [
                     q.Definition.Paused ? q.Definition.Name + " (paused)" : q.Definition.Name,
                     Limit(q.Definition.MaxConcurrency),
                     Limit(q.Definition.MaxConcurrencyPerKey),
                     q.Definition.RunsPerMinute is { } rate ? Limit(rate) + (q.Definition.RateLimitPerKey ? " per key" : string.Empty) : "-",
+                    q.Definition.TokensPerMinute is { } tokens ? Limit(tokens) + (q.Definition.RateLimitPerKey ? " per key" : string.Empty) : "-",
                     Format.Number(q.Running),
                     Format.Number(q.Queued),
                     Format.Number(q.Limited),
                     Format.Number(q.Suspended),
                     Format.Number(q.DequeuedInWindow),
+                    q.Definition.TokensPerMinute is null ? "-" : Format.Number(q.TokensInWindow),
                 ]),
-                new HashSet<int> { 4, 5, 6, 7, 8 });
+                new HashSet<int> { 5, 6, 7, 8, 9, 10 });
             return ExitCodes.Ok;
         });
         return command;
@@ -61,9 +63,10 @@ internal static class QueuesCommands
         var concurrency = new Option<int?>("--concurrency") { Description = "The most runs of the queue running at once, across all workers; 0 holds every run back. None: no limit.", HelpName = "N" };
         var perKey = new Option<int?>("--per-key") { Description = "The most runs of one partition key (tenant, user) running at once. None: no limit.", HelpName = "N" };
         var perMinute = new Option<int?>("--per-minute") { Description = "The most runs first dequeued in any sliding 60 seconds. None: no limit.", HelpName = "N" };
-        var ratePerKey = new Option<bool>("--rate-per-key") { Description = "Apply --per-minute to each partition key instead of the whole queue." };
+        var tokensPerMinute = new Option<long?>("--tokens-per-minute") { Description = "The most model tokens the queue's runs may use in any sliding 60 seconds: while they are used up, no run is dequeued (running ones go on). None: no limit.", HelpName = "N" };
+        var ratePerKey = new Option<bool>("--rate-per-key") { Description = "Apply --per-minute and --tokens-per-minute to each partition key instead of the whole queue." };
         var paused = new Option<bool>("--paused") { Description = "Dequeue nothing until the queue is set again without --paused (running runs go on)." };
-        var command = new Command("set", "Create a queue or replace its limits (every option not given is no limit). Workers read the limits at each claim: the change applies at once, to queued runs too.") { name, concurrency, perKey, perMinute, ratePerKey, paused };
+        var command = new Command("set", "Create a queue or replace its limits (every option not given is no limit). Workers read the limits at each claim: the change applies at once, to queued runs too.") { name, concurrency, perKey, perMinute, tokensPerMinute, ratePerKey, paused };
         DurablyCommandLine.SetHandler(command, async (context, cancellationToken) =>
         {
             var definition = new QueueDefinition(context.Get(name)!.Trim())
@@ -71,6 +74,7 @@ internal static class QueuesCommands
                 MaxConcurrency = context.Get(concurrency),
                 MaxConcurrencyPerKey = context.Get(perKey),
                 RunsPerMinute = context.Get(perMinute),
+                TokensPerMinute = context.Get(tokensPerMinute),
                 RateLimitPerKey = context.Get(ratePerKey),
                 Paused = context.Get(paused),
             };
@@ -83,9 +87,9 @@ internal static class QueuesCommands
                 throw new CliException(ExitCodes.BadInput, ex.Message.Split(" (Parameter", 2)[0]);
             }
 
-            if (definition.RateLimitPerKey && definition.RunsPerMinute is null)
+            if (definition.RateLimitPerKey && definition.RunsPerMinute is null && definition.TokensPerMinute is null)
             {
-                throw new CliException(ExitCodes.BadInput, "--rate-per-key needs --per-minute: give the rate each key may use.");
+                throw new CliException(ExitCodes.BadInput, "--rate-per-key needs --per-minute or --tokens-per-minute: give the rate each key may use.");
             }
 
             await using var store = await context.OpenStoreAsync(cancellationToken);
@@ -96,7 +100,7 @@ internal static class QueuesCommands
             }
             else
             {
-                context.Out.WriteLine($"Queue '{definition.Name}' set: concurrency {Limit(definition.MaxConcurrency)}, per key {Limit(definition.MaxConcurrencyPerKey)}, per minute {Limit(definition.RunsPerMinute)}{(definition.RateLimitPerKey ? " per key" : string.Empty)}{(definition.Paused ? ", paused" : string.Empty)}.");
+                context.Out.WriteLine($"Queue '{definition.Name}' set: concurrency {Limit(definition.MaxConcurrency)}, per key {Limit(definition.MaxConcurrencyPerKey)}, per minute {Limit(definition.RunsPerMinute)}, tokens per minute {Limit(definition.TokensPerMinute)}{(definition.RateLimitPerKey ? " (rates per key)" : string.Empty)}{(definition.Paused ? ", paused" : string.Empty)}.");
             }
 
             return ExitCodes.Ok;
@@ -108,5 +112,5 @@ internal static class QueuesCommands
         ? new DurableClient(store)
         : throw new CliException(ExitCodes.BadInput, $"The store ({store.GetType().Name}) has no queues: use a SQLite file or a PostgreSQL store.");
 
-    private static string Limit(int? value) => value is { } n ? n.ToString("#,0", CultureInfo.InvariantCulture) : "-";
+    private static string Limit(long? value) => value is { } n ? n.ToString("#,0", CultureInfo.InvariantCulture) : "-";
 }

@@ -7,6 +7,9 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
 {
     private readonly Dictionary<string, QueueDefinition> _queues = new(StringComparer.Ordinal);
 
+    // Model tokens used by runs of token-limited queues, oldest first; pruned past the window when read.
+    private readonly List<(string Queue, QueueTokenUse Use, DateTimeOffset At)> _queueTokens = [];
+
     /// <inheritdoc/>
     public Task ConfigureQueueAsync(QueueDefinition definition, CancellationToken cancellationToken = default)
     {
@@ -16,6 +19,10 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
         {
             ThrowIfDisposed();
             _queues[definition.Name] = definition;
+            if (definition.TokensPerMinute is null)
+            {
+                _queueTokens.RemoveAll(t => t.Queue == definition.Name);
+            }
         }
 
         return Task.CompletedTask;
@@ -32,7 +39,7 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
             {
                 var runs = _order.Where(r => r.Queue == q.Name && !r.Status.IsFinished()).ToList();
                 var waiting = Candidates(q.Name, now).ToList();
-                var admissible = QueueAdmission.Admit(q, Running(q.Name, now), DequeuedInWindow(q.Name, now), waiting, int.MaxValue).Count;
+                var admissible = QueueAdmission.Admit(q, Running(q.Name, now), DequeuedInWindow(q.Name, now), TokensInWindow(q.Name, now), waiting, int.MaxValue).Count;
                 return new QueueState(q)
                 {
                     Running = runs.Count(r => r.LeaseExpiresAt > now),
@@ -40,6 +47,7 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
                     Limited = waiting.Count - admissible,
                     Suspended = runs.Count(r => r.Status == RunStatus.Suspended && !(r.LeaseExpiresAt > now) && !(r.WakeAt <= now)),
                     DequeuedInWindow = DequeuedInWindow(q.Name, now).Count(),
+                    TokensInWindow = TokensInWindow(q.Name, now).Sum(t => t.Tokens),
                 };
             })];
             return Task.FromResult(states);
@@ -107,7 +115,7 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
                 return;
             }
 
-            foreach (var admitted in QueueAdmission.Admit(queue, Running(queue.Name, now), DequeuedInWindow(queue.Name, now), Candidates(queue.Name, now), room))
+            foreach (var admitted in QueueAdmission.Admit(queue, Running(queue.Name, now), DequeuedInWindow(queue.Name, now), TokensInWindow(queue.Name, now), Candidates(queue.Name, now), room))
             {
                 leases.Add(Claim(admitted.Id, request.Owner, request.LeaseDuration, now));
             }
@@ -122,7 +130,7 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
             return false;
         }
 
-        var first = QueueAdmission.Admit(queue, Running(queue.Name, now), DequeuedInWindow(queue.Name, now), Candidates(queue.Name, now), 1);
+        var first = QueueAdmission.Admit(queue, Running(queue.Name, now), DequeuedInWindow(queue.Name, now), TokensInWindow(queue.Name, now), Candidates(queue.Name, now), 1);
         return first.Count == 1 && first[0].Id == run;
     }
 
@@ -134,6 +142,30 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
 
     private IEnumerable<string?> Running(string queue, DateTimeOffset now)
         => _order.Where(r => r.Queue == queue && !r.Status.IsFinished() && r.LeaseExpiresAt > now).Select(r => r.QueueKey);
+
+    // Records the model tokens an append of a run on a token-limited queue used. Under the store's lock, with the append.
+    private void RecordQueueTokens(RunState run, RunAppend append, DateTimeOffset now)
+    {
+        if (run.Queue is null || !_queues.TryGetValue(run.Queue, out var queue) || queue.TokensPerMinute is null)
+        {
+            return;
+        }
+
+        foreach (var entry in append.Entries)
+        {
+            if (QueueAdmission.TokensUsed(entry) is > 0 and var tokens)
+            {
+                _queueTokens.Add((run.Queue, new QueueTokenUse(run.QueueKey, tokens), now));
+            }
+        }
+    }
+
+    private List<QueueTokenUse> TokensInWindow(string queue, DateTimeOffset now)
+    {
+        var since = now - QueueDefinition.RateWindow;
+        _queueTokens.RemoveAll(t => t.At <= since);
+        return [.. _queueTokens.Where(t => t.Queue == queue).Select(t => t.Use)];
+    }
 
     private IEnumerable<string?> DequeuedInWindow(string queue, DateTimeOffset now)
         => _order.Where(r => r.Queue == queue && r.FirstDequeuedAt > now - QueueDefinition.RateWindow).Select(r => r.QueueKey);

@@ -89,6 +89,7 @@ public sealed partial class InMemoryJournalStore : IJournalStore, IJournalStoreB
 
                 run.Entries.AddRange(encoded[i]);
                 KeepBlobs(run, offloaded[i], now);
+                RecordQueueTokens(run, append, now);
                 run.UpdatedAt = now;
                 if (append.Status is { } status)
                 {

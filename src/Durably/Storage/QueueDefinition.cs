@@ -26,7 +26,19 @@ public sealed record QueueDefinition(string Name)
     /// <summary>Gets the most runs first dequeued in any sliding 60 seconds (<see cref="RateWindow"/>); <see langword="null"/> for no limit.</summary>
     public int? RunsPerMinute { get; init; }
 
-    /// <summary>Gets a value indicating whether <see cref="RunsPerMinute"/> applies to each partition key on its own rather than to the whole queue. Default <see langword="false"/>.</summary>
+    /// <summary>Gets the most model tokens the queue's runs may use in any sliding 60 seconds (<see cref="RateWindow"/>) before the queue stops dequeuing; <see langword="null"/> for no limit.</summary>
+    /// <remarks>
+    /// <para>Tokens are counted when a model step's completion is journaled: the <see cref="TokenUsage.TotalTokens"/> of every
+    /// <see cref="Journal.StepCompleted"/> with <see cref="Journal.StepCompleted.Usage"/> that a run of the queue appends (not a fork's
+    /// cache hit or a dry run's reuse, which called no model), at the store's clock. While the tokens in the window reach the limit,
+    /// no run of the queue is dequeued: neither a new one nor one resuming (a resumed run calls the model again). Runs already
+    /// executing go on, so the window can pass the limit by what they use: the limit stops new work, it does not gate each call.
+    /// Pair it with <see cref="MaxConcurrency"/> to bound that overshoot.</para>
+    /// <para>With <see cref="RateLimitPerKey"/> the tokens of each partition key are counted and limited on their own.</para>
+    /// </remarks>
+    public long? TokensPerMinute { get; init; }
+
+    /// <summary>Gets a value indicating whether <see cref="RunsPerMinute"/> and <see cref="TokensPerMinute"/> apply to each partition key on its own rather than to the whole queue. Default <see langword="false"/>.</summary>
     public bool RateLimitPerKey { get; init; }
 
     /// <summary>Gets a value indicating whether the queue dequeues nothing: its runs stay queued (running ones go on) until it is configured unpaused.</summary>
@@ -37,9 +49,9 @@ public sealed record QueueDefinition(string Name)
     public void Validate()
     {
         QueuePlacement.CheckQueueName(Name, nameof(Name));
-        if (MaxConcurrency is < 0 || MaxConcurrencyPerKey is < 0 || RunsPerMinute is < 0)
+        if (MaxConcurrency is < 0 || MaxConcurrencyPerKey is < 0 || RunsPerMinute is < 0 || TokensPerMinute is < 0)
         {
-            throw new ArgumentException($"Queue '{Name}' has a negative limit (MaxConcurrency {MaxConcurrency}, MaxConcurrencyPerKey {MaxConcurrencyPerKey}, RunsPerMinute {RunsPerMinute}). Use null for no limit and 0 to hold every run back.", nameof(MaxConcurrency));
+            throw new ArgumentException($"Queue '{Name}' has a negative limit (MaxConcurrency {MaxConcurrency}, MaxConcurrencyPerKey {MaxConcurrencyPerKey}, RunsPerMinute {RunsPerMinute}, TokensPerMinute {TokensPerMinute}). Use null for no limit and 0 to hold every run back.", nameof(MaxConcurrency));
         }
     }
 }

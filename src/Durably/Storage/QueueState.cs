@@ -18,4 +18,7 @@ public sealed record QueueState(QueueDefinition Definition)
 
     /// <summary>Gets the runs first dequeued in the last <see cref="QueueDefinition.RateWindow"/>, as the rate limit counts them.</summary>
     public int DequeuedInWindow { get; init; }
+
+    /// <summary>Gets the model tokens the queue's runs used in the last <see cref="QueueDefinition.RateWindow"/>, as <see cref="QueueDefinition.TokensPerMinute"/> counts them; 0 for a queue without a token limit (only a limited queue's tokens are recorded).</summary>
+    public long TokensInWindow { get; init; }
 }

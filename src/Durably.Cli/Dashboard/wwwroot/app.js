@@ -172,17 +172,19 @@ function limit(n) { return n === null || n === undefined ? "-" : number(n); }
 // Each queue's limits and how many of its runs hold a slot, wait for one, are held back by a limit, or are suspended.
 function queueTable(queues) {
   return h("div", { class: "card" }, h("table", { id: "queues" },
-    h("thead", {}, h("tr", {}, ["Queue", "Concurrency", "Per key", "Per minute", "Running", "Queued", "Limited", "Suspended", "Last minute"].map(c => h("th", {}, c)))),
+    h("thead", {}, h("tr", {}, ["Queue", "Concurrency", "Per key", "Per minute", "Tokens / min", "Running", "Queued", "Limited", "Suspended", "Last minute", "Tokens last min"].map(c => h("th", {}, c)))),
     h("tbody", {}, queues.map(q => h("tr", { "data-queue": q.definition.name },
       h("td", { class: "mono" }, q.definition.name, q.definition.paused ? h("span", { class: "badge s-paused" }, "paused") : null),
       h("td", {}, limit(q.definition.maxConcurrency)),
       h("td", {}, limit(q.definition.maxConcurrencyPerKey)),
-      h("td", {}, limit(q.definition.runsPerMinute) + (q.definition.rateLimitPerKey ? " per key" : "")),
+      h("td", {}, limit(q.definition.runsPerMinute) + (q.definition.rateLimitPerKey && q.definition.runsPerMinute != null ? " per key" : "")),
+      h("td", {}, limit(q.definition.tokensPerMinute) + (q.definition.rateLimitPerKey && q.definition.tokensPerMinute != null ? " per key" : "")),
       h("td", { "data-count": "running" }, number(q.running)),
       h("td", { "data-count": "queued" }, number(q.queued)),
       h("td", { "data-count": "limited", class: q.limited > 0 ? "limited" : "" }, number(q.limited)),
       h("td", { "data-count": "suspended" }, number(q.suspended)),
-      h("td", { "data-count": "window" }, number(q.dequeuedInWindow)))))));
+      h("td", { "data-count": "window" }, number(q.dequeuedInWindow)),
+      h("td", { "data-count": "tokens" }, q.definition.tokensPerMinute == null ? "-" : number(q.tokensInWindow)))))));
 }
 
 // The store's schedules (left out when it has none): timing, state, next and last fire, and the last fire's run.
