@@ -74,4 +74,17 @@ public sealed class DurablyBuilder
         Registrations.Add((_, runtime) => runtime.AddSchedule(schedule));
         return this;
     }
+
+    /// <summary>Registers a queue with its limits; the host saves it into the store at start-up, before its first claim.</summary>
+    /// <remarks>See <see cref="DurableRuntime.AddQueue"/>: a stored definition that differs is replaced (a pause in the store is kept), an
+    /// unchanged one writes nothing. The store must support queues (SQLite, PostgreSQL, in-memory); the host fails to start with
+    /// <see cref="NotSupportedException"/> otherwise.</remarks>
+    /// <exception cref="ArgumentException">The definition is invalid (checked here, before the host starts).</exception>
+    public DurablyBuilder AddQueue(QueueDefinition queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        queue.Validate();
+        Registrations.Add((_, runtime) => runtime.AddQueue(queue));
+        return this;
+    }
 }

@@ -120,6 +120,8 @@ public sealed partial class DurableRuntime : IAsyncDisposable
         }
 
         CheckSchedulesSupported();
+        CheckQueuesSupported();
+        await SaveQueuesAsync(cancellationToken).ConfigureAwait(false);
         var recovered = await ClaimAndLaunchAsync(includeOwnLeases: true, cancellationToken).ConfigureAwait(false);
         RecordPoll(null);
         if (recovered > 0)

@@ -214,7 +214,7 @@ public sealed class ScheduleRuntimeTests : IAsyncDisposable
     }
 
     // A store that implements only IJournalStore, as a third-party store may.
-    private sealed class JournalOnlyStore(IJournalStore inner) : IJournalStore
+    internal sealed class JournalOnlyStore(IJournalStore inner) : IJournalStore
     {
         public ValueTask AppendAsync(IReadOnlyList<RunAppend> appends, CancellationToken cancellationToken = default) => inner.AppendAsync(appends, cancellationToken);
 
