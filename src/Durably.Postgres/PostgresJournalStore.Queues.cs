@@ -90,6 +90,14 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         RunAppendValidator.ValidateStart(start);
         var data = start.Entries.Select(e => StoreLimits.Encode(e, _options.MaxEntryBytes)).ToArray();
         var started = (Journal.RunStarted)start.Entries[0];
+        List<OffloadedBlob>? offloaded = null;
+        Journal.Payload? signalPayload = null;
+        if (placement.DebounceSignal is { } debounceSignal)
+        {
+            StoreLimits.CheckSignal(debounceSignal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
+            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref offloaded);
+        }
+
         return RunAsync("starting a queued run", async connection =>
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -120,7 +128,23 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                 recent.Parameters.Add(new NpgsqlParameter { Value = debounce });
                 if (await recent.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string earlier)
                 {
-                    return new QueuedStart(RunId.Parse(earlier), QueuedStartOutcome.Debounced);
+                    // In the transaction of the decision: the merge and its signal commit together.
+                    var earlierRun = RunId.Parse(earlier);
+                    DeliveredSignal? delivered = null;
+                    if (placement.DebounceSignal is { } signal)
+                    {
+                        try
+                        {
+                            delivered = await WriteSignalAsync(connection, transaction, earlierRun, signal, signalPayload, offloaded, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (RunFinishedException)
+                        {
+                            // The earlier run has finished: nobody would read the signal.
+                        }
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return new QueuedStart(earlierRun, QueuedStartOutcome.Debounced) { Signal = delivered };
                 }
             }
 

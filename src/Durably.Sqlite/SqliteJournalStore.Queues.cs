@@ -91,7 +91,17 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             entries[i] = new EncodedEntry(data, Checksum.Compute(data));
         }
 
-        return Enqueue((store, now) =>
+        // A debounce signal's blob (when its payload is offloaded) is written before the transaction that may refer to it; if the
+        // start is not debounced, nothing refers to it and blob collection removes it.
+        List<OffloadedBlob>? offloaded = null;
+        Journal.Payload? signalPayload = null;
+        if (placement.DebounceSignal is { } debounceSignal)
+        {
+            StoreLimits.CheckSignal(debounceSignal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
+            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref offloaded);
+        }
+
+        return WithBlobsAsync(offloaded, () => Enqueue((store, now) =>
         {
             var exists = store.WriterCommand("SELECT 1 FROM queues WHERE name = $name");
             exists.Parameters.AddWithValue("$name", placement.Queue);
@@ -108,16 +118,32 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             if (placement.DebounceWindow is { } debounce)
             {
                 var recent = store.WriterCommand("""
-                    SELECT run_id FROM runs INDEXED BY runs_queue_started
+                    SELECT run_id, status FROM runs INDEXED BY runs_queue_started
                     WHERE queue = $queue AND queue IS NOT NULL AND queue_key = $key AND created_at > $since
                     ORDER BY created_at DESC, id DESC LIMIT 1
                     """);
                 recent.Parameters.AddWithValue("$queue", placement.Queue);
                 recent.Parameters.AddWithValue("$key", placement.Key);
                 recent.Parameters.AddWithValue("$since", now - (long)debounce.TotalMilliseconds);
-                if (recent.ExecuteScalar() is string earlier)
+                string? earlier = null;
+                var finished = false;
+                using (var reader = recent.ExecuteReader())
                 {
-                    return new QueuedStart(RunId.Parse(earlier), QueuedStartOutcome.Debounced);
+                    if (reader.Read())
+                    {
+                        earlier = reader.GetString(0);
+                        finished = ((RunStatus)reader.GetInt32(1)).IsFinished();
+                    }
+                }
+
+                if (earlier is not null)
+                {
+                    // In the transaction of the decision: the merge and its signal are one write.
+                    var earlierRun = RunId.Parse(earlier);
+                    var delivered = placement.DebounceSignal is { } signal && !finished
+                        ? store.WriteSignal(earlierRun, signal, signalPayload, offloaded, now)
+                        : null;
+                    return new QueuedStart(earlierRun, QueuedStartOutcome.Debounced) { Signal = delivered };
                 }
             }
 
@@ -129,7 +155,7 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
             place.Parameters.AddWithValue("$run", start.RunId.Value);
             place.ExecuteNonQuery();
             return new QueuedStart(start.RunId, QueuedStartOutcome.Started);
-        });
+        }), cancellationToken);
     }
 
     // Leases queued runs into the claim's remaining room, queue by queue, as each queue's limits admit. Writer thread, in the claim's transaction.

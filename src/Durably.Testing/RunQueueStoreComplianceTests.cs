@@ -382,6 +382,52 @@ public abstract class RunQueueStoreComplianceTests
     }
 
     [Fact]
+    public async Task StartQueuedRunAsync_DebouncedWithSignal_DeliversTheSignalToTheEarlierRunWithTheDecision()
+    {
+        await using var store = await CreateStoreAsync();
+        var queues = (IRunQueueStore)store;
+        var queue = Name();
+        await ConfigureAsync(store, new QueueDefinition(queue));
+        var window = TimeSpan.FromSeconds(10);
+        var first = NewId("first");
+        var second = NewId("second");
+        Assert.Equal(QueuedStartOutcome.Started, (await queues.StartQueuedRunAsync(Start(first), new QueuePlacement(queue) { Key = "k", DebounceWindow = window })).Outcome);
+
+        var merged = await queues.StartQueuedRunAsync(Start(second), new QueuePlacement(queue)
+        {
+            Key = "k",
+            DebounceWindow = window,
+            DebounceSignal = new SignalMessage("more-changes", Payload.FromJson("""{"change":2}"""), "client-b"),
+        });
+
+        Assert.Equal((first, QueuedStartOutcome.Debounced), (merged.RunId, merged.Outcome));
+        var delivered = Assert.Single(await store.ReadSignalsAsync(first));
+        Assert.Equal(merged.Signal!.SignalId, delivered.SignalId);
+        Assert.Equal(("more-changes", """{"change":2}""", "client-b"), (delivered.Name, delivered.Payload!.ToJsonString(), delivered.Sender));
+        Assert.Null(await store.GetRunAsync(second));
+    }
+
+    [Fact]
+    public async Task StartQueuedRunAsync_DebouncedIntoAFinishedRun_DeliversNoSignalAndStartsNothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var queues = (IRunQueueStore)store;
+        var queue = Name();
+        await ConfigureAsync(store, new QueueDefinition(queue));
+        var placement = new QueuePlacement(queue) { Key = "k", DebounceWindow = TimeSpan.FromSeconds(10), DebounceSignal = new SignalMessage("more") };
+        var first = await StartAsync(store, queue, "first", key: "k");
+        await FinishAsync(store, Assert.Single(await store.ClaimRunsAsync(Claim("w1"))));
+        var second = NewId("second");
+
+        var merged = await queues.StartQueuedRunAsync(Start(second), placement);
+
+        Assert.Equal(new QueuedStart(first, QueuedStartOutcome.Debounced), merged);
+        Assert.Empty(await store.ReadSignalsAsync(first));
+        Assert.Null(await store.GetRunAsync(second));
+        await Assert.ThrowsAsync<ArgumentException>(() => queues.StartQueuedRunAsync(Start(second), placement with { DebounceWindow = null }));
+    }
+
+    [Fact]
     public async Task StartQueuedRunAsync_ExistingIdOrUnknownQueue_ExistingOrQueueNotFound()
     {
         await using var store = await CreateStoreAsync();

@@ -342,17 +342,27 @@ public sealed class DurableClient
             return CreateAsync(options?.RunId ?? RunId.New(), started, cancellationToken);
         }
 
-        var placement = new QueuePlacement(options.Queue) { Key = options.QueueKey, Priority = options.Priority, DebounceWindow = options.Debounce };
-        placement.Validate();
         if (options.DebounceSignal is not null)
         {
             SignalNames.CheckUserName(options.DebounceSignal, nameof(options));
+            if (options.Debounce is null)
+            {
+                throw new ArgumentException($"StartRunOptions sets DebounceSignal '{options.DebounceSignal}' but no Debounce: the input is delivered as that signal only when a start is debounced. Set Debounce as well.", nameof(options));
+            }
         }
 
-        return StartQueuedAsync(options.RunId ?? RunId.New(), started, placement, options.DebounceSignal, cancellationToken);
+        var placement = new QueuePlacement(options.Queue)
+        {
+            Key = options.QueueKey,
+            Priority = options.Priority,
+            DebounceWindow = options.Debounce,
+            DebounceSignal = options.DebounceSignal is { } name ? new SignalMessage(name, started.Input) : null,
+        };
+        placement.Validate();
+        return StartQueuedAsync(options.RunId ?? RunId.New(), started, placement, cancellationToken);
     }
 
-    private async Task<RunHandle> StartQueuedAsync(RunId runId, RunStarted started, QueuePlacement placement, string? debounceSignal, CancellationToken cancellationToken)
+    private async Task<RunHandle> StartQueuedAsync(RunId runId, RunStarted started, QueuePlacement placement, CancellationToken cancellationToken)
     {
         var result = await QueueStore.StartQueuedRunAsync(new RunAppend(runId, 0, [started]) { Status = RunStatus.Pending }, placement, cancellationToken).ConfigureAwait(false);
         switch (result.Outcome)
@@ -362,16 +372,10 @@ public sealed class DurableClient
                 _worker?.Wake();
                 return new RunHandle(this, runId, isNew: true);
             case QueuedStartOutcome.Debounced:
-                if (debounceSignal is not null)
+                // The store delivered the debounce signal with its decision (not when the run it merged into has finished).
+                if (result.Signal is not null)
                 {
-                    try
-                    {
-                        await DeliverAsync(result.RunId, new SignalMessage(debounceSignal, started.Input), cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (RunFinishedException)
-                    {
-                        // The run it merged into has finished: nobody would read the input.
-                    }
+                    await ActivateAsync(result.RunId).ConfigureAwait(false);
                 }
 
                 return new RunHandle(this, result.RunId, isNew: false) { IsDebounced = true };

@@ -24,8 +24,9 @@ public sealed record StartRunOptions
     public TimeSpan? Debounce { get; init; }
 
     /// <summary>Gets the name of the signal that carries a debounced start's input to the run it merged into; <see langword="null"/> to drop the input.</summary>
-    /// <remarks>The signal is delivered after the store decided the debounce, by the starting client: it is lost if that process dies in
-    /// between, and not delivered when the run has finished meanwhile (<see cref="RunHandle.IsDebounced"/> is still true). The workflow reads
-    /// merged inputs with <see cref="RunContext.WaitForSignalAsync{T}(string, TimeSpan?)"/> or its inbox.</remarks>
+    /// <remarks>The store delivers the signal in the transaction that decides the debounce (<see cref="Storage.QueuePlacement.DebounceSignal"/>):
+    /// a start that returned, or whose process died after the store committed, either started a run or merged its input into the earlier one,
+    /// never neither. It is not delivered when the earlier run has finished (<see cref="RunHandle.IsDebounced"/> is still true). Needs
+    /// <see cref="Debounce"/>. The workflow reads merged inputs with <see cref="RunContext.WaitForSignalAsync{T}(string, TimeSpan?)"/> or its inbox.</remarks>
     public string? DebounceSignal { get; init; }
 }

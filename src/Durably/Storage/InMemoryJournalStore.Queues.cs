@@ -61,6 +61,11 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
         ArgumentNullException.ThrowIfNull(placement);
         placement.Validate();
         RunAppendValidator.ValidateStart(start);
+        if (placement.DebounceSignal is { } debounceSignal)
+        {
+            StoreLimits.CheckSignal(debounceSignal, PayloadBlobs?.MaxBlobBytes ?? MaxEntryBytes);
+        }
+
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -78,7 +83,11 @@ public sealed partial class InMemoryJournalStore : IRunQueueStore
             if (placement.DebounceWindow is { } window
                 && _order.LastOrDefault(r => r.Queue == placement.Queue && r.QueueKey == placement.Key && r.CreatedAt > now - window) is { } recent)
             {
-                return Task.FromResult(new QueuedStart(recent.RunId, QueuedStartOutcome.Debounced));
+                // Under the same lock as the decision: the signal and the debounce are one step.
+                var delivered = placement.DebounceSignal is { } signal && !recent.Status.IsFinished()
+                    ? DeliverSignalAsync(recent.RunId, signal, cancellationToken).GetAwaiter().GetResult()
+                    : null;
+                return Task.FromResult(new QueuedStart(recent.RunId, QueuedStartOutcome.Debounced) { Signal = delivered });
             }
 
             // The lock is re-entrant and this store's append completes synchronously: the run and its placement appear together.

@@ -16,8 +16,15 @@ public sealed record QueuePlacement(string Queue)
     /// <remarks>Decided in the store's transaction, so two starts racing from different processes never both start a run.</remarks>
     public TimeSpan? DebounceWindow { get; init; }
 
+    /// <summary>Gets a signal to deliver to the earlier run when the start is debounced; <see langword="null"/> for none.</summary>
+    /// <remarks>Delivered in the same store transaction as the debounce decision, so a process that dies right after the start
+    /// either started a run or merged its signal into the earlier one, never neither. Not delivered when the earlier run has
+    /// finished (nobody would read it; <see cref="QueuedStart.Signal"/> is then <see langword="null"/>). Needs
+    /// <see cref="DebounceWindow"/>.</remarks>
+    public SignalMessage? DebounceSignal { get; init; }
+
     /// <summary>Checks the placement's fields.</summary>
-    /// <exception cref="ArgumentException">The queue name or key is empty or too long, or a debounce has no key or a window that is not positive.</exception>
+    /// <exception cref="ArgumentException">The queue name or key is empty or too long, a debounce has no key or a window that is not positive, or a debounce signal has no window.</exception>
     public void Validate()
     {
         CheckQueueName(Queue, nameof(Queue));
@@ -37,6 +44,10 @@ public sealed record QueuePlacement(string Queue)
             {
                 throw new ArgumentException($"A debounced start on queue '{Queue}' needs a partition key: debounce means \"start this run for key K unless one started for K within the window\". Set Key.", nameof(Key));
             }
+        }
+        else if (DebounceSignal is not null)
+        {
+            throw new ArgumentException($"A start on queue '{Queue}' sets DebounceSignal but no DebounceWindow: the signal is delivered only when the start is debounced. Set DebounceWindow.", nameof(DebounceSignal));
         }
     }
 

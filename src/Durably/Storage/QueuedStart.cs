@@ -3,7 +3,11 @@ namespace Durably.Storage;
 /// <summary>Says what a start on a queue did (<see cref="IRunQueueStore.StartQueuedRunAsync"/>).</summary>
 /// <param name="RunId">The run started, or the existing run the start returned instead.</param>
 /// <param name="Outcome">Whether the run was started, existed already, or was debounced.</param>
-public sealed record QueuedStart(RunId RunId, QueuedStartOutcome Outcome);
+public sealed record QueuedStart(RunId RunId, QueuedStartOutcome Outcome)
+{
+    /// <summary>Gets the <see cref="QueuePlacement.DebounceSignal"/> as delivered to the earlier run, in the debounce's transaction; <see langword="null"/> when there was none to deliver or that run had finished.</summary>
+    public DeliveredSignal? Signal { get; init; }
+}
 
 /// <summary>Says what a start on a queue did.</summary>
 public enum QueuedStartOutcome
