@@ -88,7 +88,9 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         ArgumentNullException.ThrowIfNull(placement);
         placement.Validate();
         RunAppendValidator.ValidateStart(start);
-        var data = start.Entries.Select(e => StoreLimits.Encode(e, _options.MaxEntryBytes)).ToArray();
+        // The start's large input goes to the blob table as in any append, in the start's transaction.
+        List<OffloadedBlob>? startBlobs = null;
+        var data = start.Entries.Select(e => PayloadBlobs.Encode(e, _options.MaxEntryBytes, _options.PayloadBlobs, ref startBlobs)).ToArray();
         var started = (Journal.RunStarted)start.Entries[0];
         List<OffloadedBlob>? offloaded = null;
         Journal.Payload? signalPayload = null;
@@ -173,6 +175,24 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                 insert.Parameters.Add(new NpgsqlParameter { Value = data });
                 insert.Parameters.Add(new NpgsqlParameter { Value = _sql.Channel });
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (startBlobs is not null)
+            {
+                var blobs = startBlobs.GroupBy(b => b.Sha256, StringComparer.Ordinal).Select(g => g.First()).OrderBy(b => b.Sha256, StringComparer.Ordinal).ToList();
+                await using var keep = new NpgsqlCommand($"""
+                    WITH kept AS (
+                        INSERT INTO {_schema}.payload_blobs(hash, data, used_at)
+                        SELECT hash, data, now() FROM unnest($1::text[], $2::bytea[]) AS x(hash, data)
+                        ON CONFLICT (hash) DO UPDATE SET used_at = now()
+                        RETURNING hash)
+                    INSERT INTO {_schema}.blob_refs(run, hash)
+                    SELECT r.id, kept.hash FROM kept, {_schema}.runs r WHERE r.run_id = $3
+                    """, connection, transaction);
+                keep.Parameters.Add(new NpgsqlParameter { Value = blobs.Select(b => b.Sha256).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                keep.Parameters.Add(new NpgsqlParameter { Value = blobs.Select(b => b.Data.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+                keep.Parameters.Add(new NpgsqlParameter { Value = start.RunId.Value });
+                await keep.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -84,21 +84,27 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
         placement.Validate();
         RunAppendValidator.ValidateStart(start);
         ThrowIfDisposed();
+        // The start's large input goes to a blob as in any append. The blobs (the input's, a debounce signal's) are written before the
+        // transaction that may refer to them; one that ends up unreferenced (a debounced start writes no run) is removed by blob collection.
+        List<OffloadedBlob>? offloaded = null;
         var entries = new EncodedEntry[start.Entries.Count];
         for (var i = 0; i < entries.Length; i++)
         {
-            var data = StoreLimits.Encode(start.Entries[i], _options.MaxEntryBytes);
+            var data = PayloadBlobs.Encode(start.Entries[i], _options.MaxEntryBytes, _options.PayloadBlobs, ref offloaded);
             entries[i] = new EncodedEntry(data, Checksum.Compute(data));
         }
 
-        // A debounce signal's blob (when its payload is offloaded) is written before the transaction that may refer to it; if the
-        // start is not debounced, nothing refers to it and blob collection removes it.
-        List<OffloadedBlob>? offloaded = null;
+        string[]? startBlobs = offloaded is null ? null : [.. offloaded.Select(b => b.Sha256).Distinct()];
+        List<OffloadedBlob>? signalBlob = null;
         Journal.Payload? signalPayload = null;
         if (placement.DebounceSignal is { } debounceSignal)
         {
             StoreLimits.CheckSignal(debounceSignal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
-            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref offloaded);
+            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref signalBlob);
+            if (signalBlob is not null)
+            {
+                (offloaded ??= []).AddRange(signalBlob);
+            }
         }
 
         return WithBlobsAsync(offloaded, () => Enqueue((store, now) =>
@@ -141,13 +147,13 @@ public sealed partial class SqliteJournalStore : IRunQueueStore
                     // In the transaction of the decision: the merge and its signal are one write.
                     var earlierRun = RunId.Parse(earlier);
                     var delivered = placement.DebounceSignal is { } signal && !finished
-                        ? store.WriteSignal(earlierRun, signal, signalPayload, offloaded, now)
+                        ? store.WriteSignal(earlierRun, signal, signalPayload, signalBlob, now)
                         : null;
                     return new QueuedStart(earlierRun, QueuedStartOutcome.Debounced) { Signal = delivered };
                 }
             }
 
-            store.ApplyAppend(start, entries, null, 0, now);
+            store.ApplyAppend(start, entries, startBlobs, 0, now);
             var place = store.WriterCommand("UPDATE runs SET queue = $queue, queue_key = $key, priority = $priority WHERE run_id = $run");
             place.Parameters.AddWithValue("$queue", placement.Queue);
             place.Parameters.AddWithValue("$key", (object?)placement.Key ?? DBNull.Value);

@@ -134,6 +134,36 @@ public abstract class PayloadBlobComplianceTests
     }
 
     [Fact]
+    public async Task StartQueuedRun_InputOverMaxEntryBytesAndDebounceSignal_OffloadedReferencedAndReadWhole()
+    {
+        await using var store = await CreateStoreAsync(Options);
+        if (store is not IRunQueueStore queues)
+        {
+            return; // A store without queues has no queued start.
+        }
+
+        var queue = "blobs-" + Guid.NewGuid().ToString("N")[..8];
+        await queues.ConfigureQueueAsync(new QueueDefinition(queue));
+        var (first, second) = (NewId(), NewId());
+        var input = Large("a queued run's input larger than an entry may be", StoreLimits.DefaultMaxEntryBytes + 1024);
+        var merged = Large("the merged input of a debounced start");
+        var placement = new QueuePlacement(queue) { Key = "k", DebounceWindow = TimeSpan.FromMinutes(1) };
+
+        Assert.Equal(QueuedStartOutcome.Started, (await queues.StartQueuedRunAsync(Start(first, input) with { Status = RunStatus.Pending }, placement)).Outcome);
+        var debounced = await queues.StartQueuedRunAsync(Start(second, merged) with { Status = RunStatus.Pending }, placement with { DebounceSignal = new SignalMessage("more", merged) });
+
+        Assert.Equal((first, QueuedStartOutcome.Debounced), (debounced.RunId, debounced.Outcome));
+        Assert.Equal(input, ((RunStarted)Assert.Single(await store.ReadAsync(first))).Input);
+        Assert.Equal(merged, Assert.Single(await store.ReadSignalsAsync(first)).Payload);
+
+        // Both blobs are referenced by the run, so collection keeps them.
+        await AdvanceClockAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, (await Blobs(store).CollectBlobsAsync(new BlobCollectionRequest { GracePeriod = TimeSpan.Zero })).Deleted);
+        var usage = await Blobs(store).GetBlobUsageAsync();
+        Assert.Equal((2L, 2L), (usage.Blobs, usage.Referenced));
+    }
+
+    [Fact]
     public async Task CollectBlobs_AfterPurge_DeletesOnlyBlobsNoRemainingRunRefersTo()
     {
         await using var store = await CreateStoreAsync(Options);
