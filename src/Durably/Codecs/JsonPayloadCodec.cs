@@ -1,23 +1,37 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Durably.Journal;
 using Durably.Storage;
 
 namespace Durably.Codecs;
 
 /// <summary>Encodes payloads as UTF-8 JSON with System.Text.Json: the default codec.</summary>
+/// <remarks>
+/// <para>Types are resolved by the options' <see cref="JsonSerializerOptions.TypeInfoResolver"/>; options without one (and the default)
+/// use System.Text.Json's reflection, as long as the application allows it. A trimmed or native AOT application passes options whose
+/// resolver is its source-generated <see cref="JsonSerializerContext"/> (<c>new JsonSerializerOptions(JsonSerializerDefaults.Web) {
+/// TypeInfoResolver = AppJsonContext.Default }</c>), listing every type its workflows journal: inputs, step results, signal payloads.
+/// The runtime's own payloads (approvals, child reports) resolve without being listed. A type the resolver does not know fails its
+/// encode with an <see cref="ArgumentException"/> that names it.</para>
+/// </remarks>
 public sealed class JsonPayloadCodec : IPayloadCodec
 {
     /// <summary>The default largest encoded payload: 1 MiB.</summary>
     public const int DefaultMaxPayloadBytes = 1024 * 1024;
 
     /// <summary>Creates the codec.</summary>
-    /// <param name="options">Serializer options; <see cref="JsonSerializerOptions.Web"/> by default.</param>
+    /// <param name="options">Serializer options; the web defaults (<see cref="JsonSerializerDefaults.Web"/>) by default. The codec uses a copy
+    /// whose resolver falls back to the runtime's own types (<see cref="Options"/>).</param>
     /// <param name="maxPayloadBytes">The largest encoded payload accepted; larger values are rejected before anything is journaled.</param>
     public JsonPayloadCodec(JsonSerializerOptions? options = null, int maxPayloadBytes = DefaultMaxPayloadBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPayloadBytes, 16);
-        Options = options ?? JsonSerializerOptions.Web;
+        var effective = new JsonSerializerOptions(options ?? new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        effective.TypeInfoResolver = JsonTypeInfoResolver.Combine(effective.TypeInfoResolver ?? ReflectionResolver(), DurablyJsonContext.Default);
+        effective.MakeReadOnly();
+        Options = effective;
         MaxPayloadBytes = maxPayloadBytes;
     }
 
@@ -32,6 +46,26 @@ public sealed class JsonPayloadCodec : IPayloadCodec
 
     private JsonSerializerOptions StrictOptions => field ??= new JsonSerializerOptions(Options) { Converters = { new SurrogateCheckingStringConverter() } };
 
+    // System.Text.Json's reflection resolver where the application allows reflection (the default), else one that knows no type, so
+    // a trimmed or native AOT application's unlisted types fail with a message rather than at trimming. Guarded by the feature
+    // switch the trimmer honours, so a trimmed application does not keep the reflection resolver.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only where JsonSerializer.IsReflectionEnabledByDefault is true, which trimmed and AOT applications turn off.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only where JsonSerializer.IsReflectionEnabledByDefault is true, which trimmed and AOT applications turn off.")]
+    private static IJsonTypeInfoResolver ReflectionResolver()
+        => JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : JsonTypeInfoResolver.Combine();
+
+    private static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options)
+    {
+        try
+        {
+            return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new ArgumentException($"The codec's JSON options have no metadata for {typeof(T).FullName}: add [JsonSerializable(typeof({typeof(T).Name}))] to the JsonSerializerContext given as the options' TypeInfoResolver. ({ex.Message})", ex);
+        }
+    }
+
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">The value cannot be serialized (a cycle, nesting deeper than the serializer's maximum depth, an undefined <see cref="JsonElement"/>), or a string in it holds a lone surrogate, which JSON cannot carry exactly.</exception>
     public Payload Encode<T>(T value)
@@ -39,7 +73,7 @@ public sealed class JsonPayloadCodec : IPayloadCodec
         byte[] bytes;
         try
         {
-            bytes = JsonSerializer.SerializeToUtf8Bytes(value, Options);
+            bytes = JsonSerializer.SerializeToUtf8Bytes(value, TypeInfo<T>(Options));
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
         {
@@ -54,7 +88,7 @@ public sealed class JsonPayloadCodec : IPayloadCodec
         {
             // System.Text.Json silently writes a lone surrogate as U+FFFD, so the value would come back changed on
             // replay. A U+FFFD in the output is rare: only then serialize again, checking every string.
-            _ = JsonSerializer.SerializeToUtf8Bytes(value, StrictOptions);
+            _ = JsonSerializer.SerializeToUtf8Bytes(value, TypeInfo<T>(StrictOptions));
         }
 
         return Payload.FromStored(Payload.JsonEncoding, bytes);
@@ -64,7 +98,7 @@ public sealed class JsonPayloadCodec : IPayloadCodec
     public T Decode<T>(Payload payload)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        return payload.ToValue<T>(Options)!;
+        return payload.ToValue(TypeInfo<T>(Options))!;
     }
 }
 

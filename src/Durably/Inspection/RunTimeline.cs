@@ -193,7 +193,7 @@ public sealed record RunTimeline
 
         try
         {
-            var decision = payload.ToValue<ApprovalPayload>(System.Text.Json.JsonSerializerOptions.Web);
+            var decision = payload.ToValue(DurablyJsonContext.Default.ApprovalPayload);
             return decision is null ? null : new ApprovalDecision(decision.Approved, sender, decision.Comment);
         }
         catch (System.Text.Json.JsonException)

@@ -24,7 +24,7 @@ public static class JournalExport
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(entries);
-        var runJson = JsonSerializer.SerializeToUtf8Bytes(runId.Value);
+        var runJson = JsonSerializer.SerializeToUtf8Bytes(runId.Value, DurablyJsonContext.Default.String);
         foreach (var entry in entries)
         {
             // The entry is a JSON object with at least its "type": put the run property in front of its first member.

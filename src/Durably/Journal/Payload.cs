@@ -1,6 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Durably.Journal;
 
@@ -16,6 +18,8 @@ public sealed class Payload : IEquatable<Payload>
 {
     /// <summary>The encoding name of plain UTF-8 JSON.</summary>
     public const string JsonEncoding = "json";
+
+    private const string ReflectionJson = "Serializes with System.Text.Json reflection; for trimmed or native AOT applications use the overload taking a JsonTypeInfo<T> from a JsonSerializerContext.";
 
     /// <summary>The deepest nesting accepted in a JSON payload.</summary>
     public const int MaxJsonDepth = 128;
@@ -69,8 +73,20 @@ public sealed class Payload : IEquatable<Payload>
     }
 
     /// <summary>Serializes <paramref name="value"/> with System.Text.Json into a JSON payload.</summary>
+    /// <remarks>Uses reflection for <typeparamref name="T"/>; in a trimmed or native AOT application use <see cref="FromValue{T}(T, JsonTypeInfo{T})"/>.</remarks>
+    [RequiresUnreferencedCode(ReflectionJson)]
+    [RequiresDynamicCode(ReflectionJson)]
+#pragma warning disable RS0027 // The JsonTypeInfo overloads mirror JsonSerializer's; a call without options binds here as before.
     public static Payload FromValue<T>(T value, JsonSerializerOptions? options = null)
+#pragma warning restore RS0027
         => new(JsonEncoding, JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Default), trusted: true);
+
+    /// <summary>Serializes <paramref name="value"/> with System.Text.Json metadata (a source-generated <see cref="JsonSerializerContext"/>'s) into a JSON payload.</summary>
+    public static Payload FromValue<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        return new(JsonEncoding, JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), trusted: true);
+    }
 
     /// <summary>Returns the JSON text of a <c>json</c> payload.</summary>
     /// <exception cref="InvalidOperationException">The payload is encoded by a codec and must be decoded first.</exception>
@@ -81,11 +97,25 @@ public sealed class Payload : IEquatable<Payload>
     }
 
     /// <summary>Deserializes a <c>json</c> payload into <typeparamref name="T"/>.</summary>
+    /// <remarks>Uses reflection for <typeparamref name="T"/>; in a trimmed or native AOT application use <see cref="ToValue{T}(JsonTypeInfo{T})"/>.</remarks>
     /// <exception cref="InvalidOperationException">The payload is encoded by a codec and must be decoded first.</exception>
+    [RequiresUnreferencedCode(ReflectionJson)]
+    [RequiresDynamicCode(ReflectionJson)]
+#pragma warning disable RS0027 // As for FromValue.
     public T? ToValue<T>(JsonSerializerOptions? options = null)
+#pragma warning restore RS0027
     {
         EnsureJson();
         return JsonSerializer.Deserialize<T>(_data, options ?? JsonSerializerOptions.Default);
+    }
+
+    /// <summary>Deserializes a <c>json</c> payload into <typeparamref name="T"/> with System.Text.Json metadata (a source-generated <see cref="JsonSerializerContext"/>'s).</summary>
+    /// <exception cref="InvalidOperationException">The payload is encoded by a codec and must be decoded first.</exception>
+    public T? ToValue<T>(JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        EnsureJson();
+        return JsonSerializer.Deserialize(_data, typeInfo);
     }
 
     /// <inheritdoc/>

@@ -130,7 +130,7 @@ internal sealed class ChildRunner(Activation run)
 
     private async Task<TResult> RecordAsync<TResult>(StepInfo info, RunId childId, DeliveredSignal report, DateTimeOffset? intentAt)
     {
-        var outcome = report.Payload?.ToValue<ChildOutcome>(JsonSerializerOptions.Web)
+        var outcome = report.Payload?.ToValue(DurablyJsonContext.Default.ChildOutcome)
             ?? throw new JournalFormatException($"The report of child run '{childId}' to step {info.Step} of run '{run.RunId}' holds no outcome.");
         var elapsed = intentAt is { } at ? run.Time.GetUtcNow() - at : TimeSpan.Zero;
         var ms = Math.Round(Math.Max(0, elapsed.TotalMilliseconds), 3);
@@ -152,7 +152,7 @@ internal sealed class ChildRunner(Activation run)
 
     private Task DeliverAsync(RunId parent, int step, ChildOutcome outcome)
     {
-        var payload = Payload.FromJson(JsonSerializer.SerializeToUtf8Bytes(outcome, JsonSerializerOptions.Web));
+        var payload = Payload.FromJson(JsonSerializer.SerializeToUtf8Bytes(outcome, DurablyJsonContext.Default.ChildOutcome));
         return DeliverQuietlyAsync(parent, new SignalMessage(SignalNames.Child(step), payload, run.RunId.Value));
     }
 
