@@ -31,14 +31,7 @@ public sealed class NativeAotTests(PackedPackages packages) : IDisposable
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(_folder, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="durably-local" value="{packages.Folder}" />
-              </packageSources>
-            </configuration>
-            """);
+        packages.WriteNuGetConfig(_folder);
 
         var publish = await Dotnet.RunAsync(app, Step, "publish", "-c", "Release", "-r", "linux-x64", "-o", Path.Combine(_folder, "out"));
 

@@ -19,6 +19,17 @@ public sealed class PackedPackages : IAsyncLifetime
             "pack", "Durably.slnx", "-c", "Release", "--no-build", "-o", Folder, $"-p:Version={Version}");
     }
 
+    // Writes a nuget.config into folder that puts the packed packages first; the machine's usual sources (from the user's NuGet
+    // configuration) serve the rest.
+    public void WriteNuGetConfig(string folder) => File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <add key="durably-local" value="{Folder}" />
+          </packageSources>
+        </configuration>
+        """);
+
     public Task DisposeAsync()
     {
         try

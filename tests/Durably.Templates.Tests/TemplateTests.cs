@@ -25,15 +25,7 @@ public sealed class TemplateTests(PackedPackages packages) : IDisposable
         Assert.True(File.Exists(Path.Combine(app, "SupportAgent.Tests", "SupportAgent.Tests.csproj")), created.Output);
         Assert.Contains(packages.Version, File.ReadAllText(Path.Combine(app, "SupportAgent", "SupportAgent.csproj")), StringComparison.Ordinal);
 
-        // The packed packages first; the machine's usual sources (from the user's NuGet configuration) for the rest.
-        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="durably-local" value="{packages.Folder}" />
-              </packageSources>
-            </configuration>
-            """);
+        packages.WriteNuGetConfig(app);
 
         var test = await Dotnet.RunAsync(app, Step, "test", "SupportAgent.Tests");
         Assert.True(test.ExitCode == 0, test.Output);

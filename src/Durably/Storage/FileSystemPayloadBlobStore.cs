@@ -18,6 +18,11 @@ public sealed class FileSystemPayloadBlobStore : IPayloadBlobStore
 {
     private const string TempPrefix = ".tmp-";
     private const string DeletingPrefix = ".del-";
+
+    /// <summary>How old, by the system clock, a temporary or set-aside file must be before <see cref="DeleteLeftovers"/> removes it: far
+    /// longer than any write or delete takes, so a file an operation is still using is never taken for a leftover.</summary>
+    public static readonly TimeSpan LeftoverAge = TimeSpan.FromHours(1);
+
     private readonly TimeProvider _time;
 
     /// <summary>Creates a blob store over <paramref name="folder"/>, which is created when the first blob is written.</summary>
@@ -71,7 +76,7 @@ public sealed class FileSystemPayloadBlobStore : IPayloadBlobStore
             var directory = Path.GetDirectoryName(path)!;
             var created = !Directory.Exists(directory);
             Directory.CreateDirectory(directory);
-            var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
+            var temp = Path.Combine(directory, TempPrefix + Stamp() + "-" + Guid.NewGuid().ToString("N"));
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
                 file.Write(data.Span);
@@ -141,7 +146,7 @@ public sealed class FileSystemPayloadBlobStore : IPayloadBlobStore
     {
         var path = PathOf(sha256);
         cancellationToken.ThrowIfCancellationRequested();
-        var aside = Path.Combine(Path.GetDirectoryName(path)!, DeletingPrefix + sha256 + "-" + Guid.NewGuid().ToString("N"));
+        var aside = Path.Combine(Path.GetDirectoryName(path)!, DeletingPrefix + sha256 + "-" + Stamp() + "-" + Guid.NewGuid().ToString("N"));
         try
         {
             File.Move(path, aside);
@@ -164,7 +169,11 @@ public sealed class FileSystemPayloadBlobStore : IPayloadBlobStore
         return ValueTask.FromResult(size);
     }
 
-    /// <summary>Deletes temporary files left by writes that a crash interrupted, if older than <paramref name="olderThan"/>.</summary>
+    /// <summary>Deletes the temporary and set-aside files left by writes and deletes that a crash interrupted: those made before
+    /// <paramref name="olderThan"/> and at least <see cref="LeftoverAge"/> ago.</summary>
+    /// <remarks>A file's age is the system-clock time its operation wrote into its name (not its modification time, which a temporary
+    /// file shares with the blob's last-used time, on the store's clock, and a set-aside file keeps from the blob). So a write or
+    /// delete in progress, in this process or another, keeps its file however the clocks and the collection's grace are set.</remarks>
     /// <returns>The number of files deleted.</returns>
     public int DeleteLeftovers(DateTimeOffset olderThan)
     {
@@ -173,21 +182,57 @@ public sealed class FileSystemPayloadBlobStore : IPayloadBlobStore
             return 0;
         }
 
+        var before = Math.Min(olderThan.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.Add(-LeftoverAge).ToUnixTimeMilliseconds());
         var deleted = 0;
         foreach (var directory in Directory.EnumerateDirectories(Folder))
         {
             foreach (var file in new DirectoryInfo(directory).EnumerateFiles(".*"))
             {
-                if ((file.Name.StartsWith(TempPrefix, StringComparison.Ordinal) || file.Name.StartsWith(DeletingPrefix, StringComparison.Ordinal)) && file.LastWriteTimeUtc < olderThan.UtcDateTime)
+                if (MadeAt(file) is { } made && made < before)
                 {
-                    file.Delete();
-                    deleted++;
+                    try
+                    {
+                        file.Delete();
+                        deleted++;
+                    }
+                    catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+                    {
+                        // Another collection removed it first.
+                    }
                 }
             }
         }
 
         return deleted;
     }
+
+    // The system-clock time (Unix milliseconds) written into a temporary or set-aside file's name: ".tmp-{ms}-{guid}",
+    // ".del-{sha256}-{ms}-{guid}". Names without one (written before it was added) are as old as their modification time, by the
+    // system clock. Null for any other file.
+    private static long? MadeAt(FileInfo file)
+    {
+        var name = file.Name;
+        string rest;
+        if (name.StartsWith(TempPrefix, StringComparison.Ordinal))
+        {
+            rest = name[TempPrefix.Length..];
+        }
+        else if (name.StartsWith(DeletingPrefix, StringComparison.Ordinal) && name.Length > DeletingPrefix.Length + 65)
+        {
+            rest = name[(DeletingPrefix.Length + 65)..];
+        }
+        else
+        {
+            return null;
+        }
+
+        var dash = rest.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && long.TryParse(rest.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? ms
+            : new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    }
+
+    private static string Stamp() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Gets the bytes the folder holds (blobs and leftovers).</summary>
     public long SizeInBytes() => Directory.Exists(Folder)
