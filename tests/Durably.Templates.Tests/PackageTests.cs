@@ -8,7 +8,7 @@ public sealed class PackageTests(PackedPackages packages)
 {
     private static readonly string[] Expected =
     [
-        "Durably", "Durably.AI", "Durably.Agents", "Durably.Agents.Workflows", "Durably.Analyzers", "Durably.AspNetCore", "Durably.Aspire", "Durably.Cli",
+        "Durably", "Durably.AI", "Durably.Agents", "Durably.Agents.Workflows", "Durably.Analyzers", "Durably.AspNetCore", "Durably.Aspire", "Durably.Aspire.Hosting", "Durably.Cli",
         "Durably.Hosting", "Durably.OpenTelemetry", "Durably.Postgres", "Durably.Sqlite", "Durably.Templates", "Durably.Testing",
     ];
 
