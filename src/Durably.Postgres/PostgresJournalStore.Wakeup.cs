@@ -1,12 +1,15 @@
+using Durably.Storage;
 using Npgsql;
 
 namespace Durably.Postgres;
 
 // Wake-ups: one connection per store LISTENs on the schema's channel; DeliverSignalAsync, new runs and released
-// leases NOTIFY it. Workers wait with a timeout, which is the polling fallback when notifications are lost.
-public sealed partial class PostgresJournalStore
+// leases NOTIFY it. Workers wait with a timeout, which is the polling fallback when notifications are lost. A signal's
+// notification carries its run's id, which also wakes that run's signal waiters (IRunSignalNotifications).
+public sealed partial class PostgresJournalStore : IRunSignalNotifications
 {
     private readonly Lock _wakeGate = new();
+    private readonly Dictionary<string, SignalWaiters> _signalWaiters = new(StringComparer.Ordinal);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _wakePending;
     private int _waiters;
@@ -79,6 +82,68 @@ public sealed partial class PostgresJournalStore
         }
     }
 
+    /// <inheritdoc/>
+    /// <remarks>Listens on the store's notification connection (started by the first wait of either kind). A wait that begins while
+    /// the listener connects, or reconnects after losing its connection, is woken when it listens, because a notification may have
+    /// been missed.</remarks>
+    public async Task<bool> WaitForSignalAsync(RunId runId, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxWait, TimeSpan.Zero);
+        ThrowIfDisposed();
+        SignalWaiters waiters;
+        lock (_wakeGate)
+        {
+            _listener ??= Task.Run(() => ListenLoopAsync(_stopping.Token));
+            if (!_signalWaiters.TryGetValue(runId.Value, out waiters!))
+            {
+                _signalWaiters[runId.Value] = waiters = new SignalWaiters();
+            }
+
+            waiters.Count++;
+        }
+
+        try
+        {
+            await waiters.Signalled.Task.WaitAsync(maxWait, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return waiters.Signalled.Task.IsCompleted;
+        }
+        finally
+        {
+            lock (_wakeGate)
+            {
+                if (--waiters.Count == 0 && _signalWaiters.TryGetValue(runId.Value, out var current) && ReferenceEquals(current, waiters))
+                {
+                    _signalWaiters.Remove(runId.Value);
+                }
+            }
+        }
+    }
+
+    // Wakes the waiters of the run a notification names, or of every run (null: the listener has just connected).
+    private void WakeSignalWaiters(string? runId)
+    {
+        lock (_wakeGate)
+        {
+            if (runId is null)
+            {
+                foreach (var waiters in _signalWaiters.Values)
+                {
+                    waiters.Signalled.TrySetResult();
+                }
+
+                _signalWaiters.Clear();
+            }
+            else if (_signalWaiters.Remove(runId, out var waiters))
+            {
+                waiters.Signalled.TrySetResult();
+            }
+        }
+    }
+
     private void Wake()
     {
         lock (_wakeGate)
@@ -102,7 +167,14 @@ public sealed partial class PostgresJournalStore
             try
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
-                connection.Notification += (_, _) => Wake();
+                connection.Notification += (_, e) =>
+                {
+                    Wake();
+                    if (e.Payload.Length > 0)
+                    {
+                        WakeSignalWaiters(e.Payload);
+                    }
+                };
                 await using (var listen = new NpgsqlCommand($"LISTEN {_sql.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
@@ -111,6 +183,7 @@ public sealed partial class PostgresJournalStore
                 Log.Listening(_logger, _sql.Channel, _location);
                 delay = TimeSpan.FromMilliseconds(100);
                 Wake();
+                WakeSignalWaiters(null);
                 await using var ping = new NpgsqlCommand("SELECT 1", connection);
                 while (true)
                 {
@@ -142,5 +215,13 @@ public sealed partial class PostgresJournalStore
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond * 5));
         }
+    }
+
+    // The waits for signals to one run: completed (and removed) by a notification naming the run.
+    private sealed class SignalWaiters
+    {
+        public TaskCompletionSource Signalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Count { get; set; }
     }
 }

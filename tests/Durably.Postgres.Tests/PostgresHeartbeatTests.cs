@@ -91,6 +91,28 @@ public sealed class PostgresHeartbeatTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal("user closed the tab", (await store.ReadAsync(runId)).OfType<RunCancelled>().Single().Reason);
     }
 
+    [Fact]
+    public async Task CancelAsync_FromThisProcess_StepWithoutHeartbeat_ReachesTheTokenAtOnceNotAtTheNextRenewal()
+    {
+        await (await _database.OpenStoreAsync()).DisposeAsync();
+        await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
+        var client = new DurableClient(store);
+        var runId = new RunId("cancel-plain");
+        var worker = await StartWorkerAsync("worker");
+        await client.StartAsync(HeartbeatWorker.CancellableWorkflow, false, new StartRunOptions { RunId = runId });
+        await worker.WaitForLineAsync(l => l == $"step-started worker {runId}", TimeSpan.FromSeconds(60));
+        var clock = Stopwatch.StartNew();
+
+        await client.CancelAsync(new CancelRequest(runId) { Reason = "user pressed stop" });
+
+        // Without a heartbeat the 60 s lease is renewed every 20 s; the signal's notification wakes the worker's renewal loop instead,
+        // so the token is cancelled long before the next renewal would have come (10 s is half of it, with room for a loaded machine).
+        await worker.WaitForLineAsync(l => l == $"token-cancelled worker {runId}", TimeSpan.FromSeconds(10));
+        output.WriteLine($"token cancelled {clock.ElapsedMilliseconds} ms after the cancel was delivered");
+        await WaitUntilAsync(async () => (await store.GetRunAsync(runId))!.Status == RunStatus.Cancelled, "the run ends cancelled");
+        Assert.Equal("user pressed stop", (await store.ReadAsync(runId)).OfType<RunCancelled>().Single().Reason);
+    }
+
     private static (string Key, long Epoch) Parse(string effectLine)
     {
         // "effect WORKER RUN KEY ATTEMPT EPOCH"

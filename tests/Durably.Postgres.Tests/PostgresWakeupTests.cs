@@ -30,6 +30,25 @@ public sealed class PostgresWakeupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WaitForSignal_SignalDeliveredByAnotherStore_WakesOnlyTheWaitOfThatRun()
+    {
+        await using var worker = await _database.OpenStoreAsync();
+        await using var sender = await _database.OpenStoreAsync();
+        var (target, other) = (TestDatabase.NewId(), TestDatabase.NewId());
+        await sender.AppendAsync(TestDatabase.Start(target));
+        await sender.AppendAsync(TestDatabase.Start(other));
+        Assert.True(await worker.WaitForWakeupAsync(TimeSpan.FromSeconds(30))); // listening now
+
+        var forTarget = worker.WaitForSignalAsync(target, TimeSpan.FromMinutes(5));
+        var forOther = worker.WaitForSignalAsync(other, TimeSpan.FromSeconds(3));
+        await sender.DeliverSignalAsync(target, new SignalMessage("go", Payload.FromJson("1")));
+
+        Assert.True(await forTarget);
+        Assert.False(await forOther);
+        Assert.False(await worker.WaitForSignalAsync(target, TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
     public async Task WaitForWakeup_NotificationWhileNobodyWaits_IsKeptForTheNextWait()
     {
         await using var worker = await _database.OpenStoreAsync();

@@ -268,11 +268,13 @@ public sealed partial class DurableRuntime
     // Renews the lease every third of its duration: the runtime's LeaseDuration, or while steps with a heartbeat timeout run, the
     // shortest of those (then at once when such a step starts or ends, so the lease follows it). After each renewal it looks for a
     // cancel delivered by another process, so the cancel reaches the running step's token; a failed renewal or look is tried again
-    // on the next round, fencing protects the journal meanwhile.
+    // on the next round, fencing protects the journal meanwhile. A store that notifies signals (IRunSignalNotifications) ends the
+    // wait early when one is delivered to the run: then it only looks for a cancel, and renews when due.
     private async Task RenewAsync(RunExecution execution, CancellationToken token)
     {
         var heartbeats = execution.Heartbeats;
         var time = Options.TimeProvider;
+        var signals = Store as IRunSignalNotifications;
         var renewedAt = time.GetUtcNow();
         while (!token.IsCancellationRequested)
         {
@@ -284,8 +286,15 @@ public sealed partial class DurableRuntime
                 if (due > TimeSpan.Zero)
                 {
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    await Task.WhenAny(Task.Delay(due, time, wait.Token), changed).ConfigureAwait(false);
+                    var signalled = signals?.WaitForSignalAsync(execution.RunId, due, wait.Token);
+                    var woken = await Task.WhenAny(Task.Delay(due, time, wait.Token), changed, signalled ?? Task.Delay(Timeout.Infinite, wait.Token)).ConfigureAwait(false);
                     await wait.CancelAsync().ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
+                    if (woken == signalled && signalled.IsCompletedSuccessfully && signalled.Result)
+                    {
+                        await execution.CancelIfRequestedAsync(token).ConfigureAwait(false);
+                        continue;
+                    }
                 }
 
                 token.ThrowIfCancellationRequested();
