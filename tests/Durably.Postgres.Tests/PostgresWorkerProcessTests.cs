@@ -70,6 +70,7 @@ public sealed class PostgresWorkerProcessTests(ITestOutputHelper output) : IAsyn
             var killedAt = DateTimeOffset.UtcNow;
             await victim.KillAsync();
             kills.Add(new Kill(victim.Name, killedAt, await HeldAsync(victim.Name)));
+            output.WriteLine($"{victim.Name} killed holding {kills[^1].Held.Count} runs; {await UnfinishedAsync()} runs unfinished");
             await Task.Delay(random.Next(0, 500));
             victim = await StartWorkerAsync($"victim-{generation}");
         }
