@@ -117,18 +117,23 @@ public sealed partial class PostgresJournalStore : IJournalStoreBlobs, IJournalS
 
     // In the batch transaction, after the appends: the blobs (in hash order, so that two batches lock them in the same
     // order), then the references of the entries that were written.
+    // Stores blobs ($1 hashes, $2 bytes: BlobParameters) or marks them used again; RETURNING hash lists them.
+    private string UpsertBlobsSql => $"""
+        INSERT INTO {_schema}.payload_blobs(hash, data, used_at)
+        SELECT hash, data, now() FROM unnest($1::text[], $2::bytea[]) AS x(hash, data)
+        ON CONFLICT (hash) DO UPDATE SET used_at = now()
+        """;
+
+    // The parameters of UpsertBlobsSql: each blob once, in hash order, so that concurrent upserts lock rows in the same order.
+    private static NpgsqlParameter[] BlobParameters(IEnumerable<OffloadedBlob> offloaded)
+    {
+        var blobs = offloaded.GroupBy(b => b.Sha256, StringComparer.Ordinal).Select(g => g.First()).OrderBy(b => b.Sha256, StringComparer.Ordinal).ToList();
+        return [Array(blobs.Select(b => b.Sha256).ToArray(), NpgsqlDbType.Text), Array(blobs.Select(b => b.Data.ToArray()).ToArray(), NpgsqlDbType.Bytea)];
+    }
+
     private void AddBlobCommands(NpgsqlBatch batch, IReadOnlyList<AppendItem> items)
     {
-        var blobs = items.Where(i => i.Blobs is not null).SelectMany(i => i.Blobs!)
-            .GroupBy(b => b.Sha256, StringComparer.Ordinal).Select(g => g.First()).OrderBy(b => b.Sha256, StringComparer.Ordinal).ToList();
-        batch.BatchCommands.Add(Command(
-            $"""
-            INSERT INTO {_schema}.payload_blobs(hash, data, used_at)
-            SELECT hash, data, now() FROM unnest($1::text[], $2::bytea[]) AS x(hash, data)
-            ON CONFLICT (hash) DO UPDATE SET used_at = now()
-            """,
-            Array(blobs.Select(b => b.Sha256).ToArray(), NpgsqlDbType.Text),
-            Array(blobs.Select(b => b.Data.ToArray()).ToArray(), NpgsqlDbType.Bytea)));
+        batch.BatchCommands.Add(Command(UpsertBlobsSql, BlobParameters(items.Where(i => i.Blobs is not null).SelectMany(i => i.Blobs!))));
         var references = items.Where(i => i.BlobReferences is not null).SelectMany(i => i.BlobReferences!).Distinct().ToList();
         batch.BatchCommands.Add(Command(
             $"""

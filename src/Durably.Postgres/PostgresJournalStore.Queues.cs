@@ -92,12 +92,12 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
         List<OffloadedBlob>? startBlobs = null;
         var data = start.Entries.Select(e => PayloadBlobs.Encode(e, _options.MaxEntryBytes, _options.PayloadBlobs, ref startBlobs)).ToArray();
         var started = (Journal.RunStarted)start.Entries[0];
-        List<OffloadedBlob>? offloaded = null;
+        List<OffloadedBlob>? signalBlob = null;
         Journal.Payload? signalPayload = null;
         if (placement.DebounceSignal is { } debounceSignal)
         {
             StoreLimits.CheckSignal(debounceSignal, _options.PayloadBlobs?.MaxBlobBytes ?? _options.MaxEntryBytes);
-            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref offloaded);
+            signalPayload = PayloadBlobs.Offload(debounceSignal.Payload, _options.PayloadBlobs, ref signalBlob);
         }
 
         return RunAsync("starting a queued run", async connection =>
@@ -137,7 +137,7 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
                     {
                         try
                         {
-                            delivered = await WriteSignalAsync(connection, transaction, earlierRun, signal, signalPayload, offloaded, cancellationToken).ConfigureAwait(false);
+                            delivered = await WriteSignalAsync(connection, transaction, earlierRun, signal, signalPayload, signalBlob, cancellationToken).ConfigureAwait(false);
                         }
                         catch (RunFinishedException)
                         {
@@ -179,18 +179,12 @@ public sealed partial class PostgresJournalStore : IRunQueueStore
 
             if (startBlobs is not null)
             {
-                var blobs = startBlobs.GroupBy(b => b.Sha256, StringComparer.Ordinal).Select(g => g.First()).OrderBy(b => b.Sha256, StringComparer.Ordinal).ToList();
                 await using var keep = new NpgsqlCommand($"""
-                    WITH kept AS (
-                        INSERT INTO {_schema}.payload_blobs(hash, data, used_at)
-                        SELECT hash, data, now() FROM unnest($1::text[], $2::bytea[]) AS x(hash, data)
-                        ON CONFLICT (hash) DO UPDATE SET used_at = now()
-                        RETURNING hash)
+                    WITH kept AS ({UpsertBlobsSql} RETURNING hash)
                     INSERT INTO {_schema}.blob_refs(run, hash)
                     SELECT r.id, kept.hash FROM kept, {_schema}.runs r WHERE r.run_id = $3
                     """, connection, transaction);
-                keep.Parameters.Add(new NpgsqlParameter { Value = blobs.Select(b => b.Sha256).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                keep.Parameters.Add(new NpgsqlParameter { Value = blobs.Select(b => b.Data.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+                keep.Parameters.AddRange(BlobParameters(startBlobs));
                 keep.Parameters.Add(new NpgsqlParameter { Value = start.RunId.Value });
                 await keep.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }

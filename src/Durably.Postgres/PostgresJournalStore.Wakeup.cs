@@ -49,7 +49,7 @@ public sealed partial class PostgresJournalStore : IRunSignalNotifications
         Task wake;
         lock (_wakeGate)
         {
-            _listener ??= Task.Run(() => ListenLoopAsync(_stopping.Token));
+            StartListening();
             if (_wakePending)
             {
                 _wakePending = false;
@@ -93,7 +93,7 @@ public sealed partial class PostgresJournalStore : IRunSignalNotifications
         SignalWaiters waiters;
         lock (_wakeGate)
         {
-            _listener ??= Task.Run(() => ListenLoopAsync(_stopping.Token));
+            StartListening();
             if (!_signalWaiters.TryGetValue(runId.Value, out waiters!))
             {
                 _signalWaiters[runId.Value] = waiters = new SignalWaiters();
@@ -143,6 +143,9 @@ public sealed partial class PostgresJournalStore : IRunSignalNotifications
             }
         }
     }
+
+    // Starts the listener on its first use. Under _wakeGate.
+    private void StartListening() => _listener ??= Task.Run(() => ListenLoopAsync(_stopping.Token));
 
     private void Wake()
     {

@@ -110,23 +110,7 @@ internal static class SqliteSchema
 
     private static void AddQueueSchema(SqliteConnection connection)
     {
-        var columns = new HashSet<string>(StringComparer.Ordinal);
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = """
-                SELECT name FROM pragma_table_info('runs')
-                UNION ALL SELECT 'queues.' || name FROM pragma_table_info('queues')
-                UNION ALL SELECT 'table:' || name FROM sqlite_master WHERE type = 'table' AND name IN ('queues', 'queue_tokens')
-                """;
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                columns.Add(reader.GetString(0));
-            }
-        }
-
-        if (columns.Contains("table:queues") && columns.Contains("table:queue_tokens") && columns.Contains("queues.tokens_per_minute")
-            && AddedQueueColumns.All(c => columns.Contains(c.Column)))
+        if (HasQueueSchema(ReadQueueSchema(connection)))
         {
             return;
         }
@@ -135,28 +119,17 @@ internal static class SqliteSchema
         Execute(connection, "BEGIN IMMEDIATE");
         try
         {
-            columns.Clear();
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "SELECT name FROM pragma_table_info('runs')";
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    columns.Add(reader.GetString(0));
-                }
-            }
-
+            var present = ReadQueueSchema(connection);
             foreach (var (column, sql) in AddedQueueColumns)
             {
-                if (!columns.Contains(column))
+                if (!present.Contains(column))
                 {
                     Execute(connection, sql);
                 }
             }
 
             // A queues table made before token limits gets their column; a new one has it from QueueTablesSql.
-            var hadQueues = Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'queues'") != "0";
-            if (hadQueues && Scalar(connection, "SELECT count(*) FROM pragma_table_info('queues') WHERE name = 'tokens_per_minute'") == "0")
+            if (present.Contains("table:queues") && !present.Contains("queues.tokens_per_minute"))
             {
                 Execute(connection, "ALTER TABLE queues ADD COLUMN tokens_per_minute INTEGER");
             }
@@ -169,6 +142,29 @@ internal static class SqliteSchema
             TryRollback(connection);
             throw;
         }
+    }
+
+    private static bool HasQueueSchema(HashSet<string> present)
+        => present.Contains("table:queues") && present.Contains("table:queue_tokens") && present.Contains("queues.tokens_per_minute")
+            && AddedQueueColumns.All(c => present.Contains(c.Column));
+
+    // The queue schema the file has: the runs table's column names, "queues.{column}" and "table:{name}" for the queue tables.
+    private static HashSet<string> ReadQueueSchema(SqliteConnection connection)
+    {
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT name FROM pragma_table_info('runs')
+            UNION ALL SELECT 'queues.' || name FROM pragma_table_info('queues')
+            UNION ALL SELECT 'table:' || name FROM sqlite_master WHERE type = 'table' AND name IN ('queues', 'queue_tokens')
+            """;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            present.Add(reader.GetString(0));
+        }
+
+        return present;
     }
 
     // Schedules (IScheduleStore), added after schema version 1 without changing it: one row per schedule, the record as JSON

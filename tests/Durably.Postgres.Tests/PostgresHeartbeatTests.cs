@@ -73,44 +73,34 @@ public sealed class PostgresHeartbeatTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
-    public async Task CancelAsync_FromThisProcess_CancelsTheTokenOfTheHeartbeatStepRunningInTheWorkerProcess()
-    {
-        await (await _database.OpenStoreAsync()).DisposeAsync();
-        await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
-        var client = new DurableClient(store);
-        var runId = new RunId("cancel-me");
-        var worker = await StartWorkerAsync("worker");
-        await client.StartAsync(HeartbeatWorker.CancellableWorkflow, true, new StartRunOptions { RunId = runId });
-        await worker.WaitForLineAsync(l => l == $"step-started worker {runId}", TimeSpan.FromSeconds(60));
-
-        await client.CancelAsync(new CancelRequest(runId) { Reason = "user closed the tab" });
-
+    public Task CancelAsync_FromThisProcess_CancelsTheTokenOfTheHeartbeatStepRunningInTheWorkerProcess()
         // The 60 s lease is renewed every third of the 2 s heartbeat timeout while the step runs, and each renewal looks for a cancel.
-        await worker.WaitForLineAsync(l => l == $"token-cancelled worker {runId}", TimeSpan.FromSeconds(30));
-        await WaitUntilAsync(async () => (await store.GetRunAsync(runId))!.Status == RunStatus.Cancelled, "the run ends cancelled");
-        Assert.Equal("user closed the tab", (await store.ReadAsync(runId)).OfType<RunCancelled>().Single().Reason);
-    }
+        => CancelRunningStepAsync(new RunId("cancel-me"), heartbeat: true, "user closed the tab", TimeSpan.FromSeconds(30));
 
     [Fact]
-    public async Task CancelAsync_FromThisProcess_StepWithoutHeartbeat_ReachesTheTokenAtOnceNotAtTheNextRenewal()
+    public Task CancelAsync_FromThisProcess_StepWithoutHeartbeat_ReachesTheTokenAtOnceNotAtTheNextRenewal()
+        // Without a heartbeat the 60 s lease is renewed every 20 s; the signal's notification wakes the worker's renewal loop instead,
+        // so the token is cancelled long before the next renewal would have come (10 s is half of it, with room for a loaded machine).
+        => CancelRunningStepAsync(new RunId("cancel-plain"), heartbeat: false, "user pressed stop", TimeSpan.FromSeconds(10));
+
+    // Starts a step that waits on its token in a worker process, cancels the run from this process, and waits (at most
+    // tokenWithin) for the worker to say the token was cancelled; the run then ends cancelled with the reason.
+    private async Task CancelRunningStepAsync(RunId runId, bool heartbeat, string reason, TimeSpan tokenWithin)
     {
         await (await _database.OpenStoreAsync()).DisposeAsync();
         await using var store = await _database.OpenStoreAsync(PostgresSchemaMode.Validate);
         var client = new DurableClient(store);
-        var runId = new RunId("cancel-plain");
         var worker = await StartWorkerAsync("worker");
-        await client.StartAsync(HeartbeatWorker.CancellableWorkflow, false, new StartRunOptions { RunId = runId });
+        await client.StartAsync(HeartbeatWorker.CancellableWorkflow, heartbeat, new StartRunOptions { RunId = runId });
         await worker.WaitForLineAsync(l => l == $"step-started worker {runId}", TimeSpan.FromSeconds(60));
         var clock = Stopwatch.StartNew();
 
-        await client.CancelAsync(new CancelRequest(runId) { Reason = "user pressed stop" });
+        await client.CancelAsync(new CancelRequest(runId) { Reason = reason });
 
-        // Without a heartbeat the 60 s lease is renewed every 20 s; the signal's notification wakes the worker's renewal loop instead,
-        // so the token is cancelled long before the next renewal would have come (10 s is half of it, with room for a loaded machine).
-        await worker.WaitForLineAsync(l => l == $"token-cancelled worker {runId}", TimeSpan.FromSeconds(10));
+        await worker.WaitForLineAsync(l => l == $"token-cancelled worker {runId}", tokenWithin);
         output.WriteLine($"token cancelled {clock.ElapsedMilliseconds} ms after the cancel was delivered");
         await WaitUntilAsync(async () => (await store.GetRunAsync(runId))!.Status == RunStatus.Cancelled, "the run ends cancelled");
-        Assert.Equal("user pressed stop", (await store.ReadAsync(runId)).OfType<RunCancelled>().Single().Reason);
+        Assert.Equal(reason, (await store.ReadAsync(runId)).OfType<RunCancelled>().Single().Reason);
     }
 
     private static (string Key, long Epoch) Parse(string effectLine)

@@ -286,8 +286,9 @@ public sealed partial class DurableRuntime
                 if (due > TimeSpan.Zero)
                 {
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    var delay = Task.Delay(due, time, wait.Token);
                     var signalled = signals?.WaitForSignalAsync(execution.RunId, due, wait.Token);
-                    var woken = await Task.WhenAny(Task.Delay(due, time, wait.Token), changed, signalled ?? Task.Delay(Timeout.Infinite, wait.Token)).ConfigureAwait(false);
+                    var woken = await (signalled is null ? Task.WhenAny(delay, changed) : Task.WhenAny(delay, changed, signalled)).ConfigureAwait(false);
                     await wait.CancelAsync().ConfigureAwait(false);
                     token.ThrowIfCancellationRequested();
                     if (woken == signalled && signalled.IsCompletedSuccessfully && signalled.Result)
