@@ -2,8 +2,9 @@
 # Runs every test from a fresh clone: restore, build, test. Exits non-zero on any failure.
 #
 # It starts what the tests need: a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/with-postgres.sh,
-# which installs Debian's postgresql package first when it is missing and the user is root) and the
-# system Chromium for the dashboard's browser tests (scripts/ensure-chromium.sh, likewise).
+# which installs Debian's postgresql package first when it is missing and the user is root), the
+# system Chromium for the dashboard's browser tests (scripts/ensure-chromium.sh, likewise) and the C
+# toolchain the native AOT test publishes with (scripts/ensure-native-toolchain.sh, likewise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ./scripts/ensure-chromium.sh
+./scripts/ensure-native-toolchain.sh
 
 dotnet build Durably.slnx -c Release
 
